@@ -1,0 +1,147 @@
+/* The driver interface: one const table of function pointers per driver
+ * (like curl's TLS backends or SQLite's sqlite3_vfs), a compile-time
+ * NULL-terminated registry, and option tables that feed
+ * .drivers/NAME/options and option validation.
+ *
+ * Threading: the core calls every method from one of its own worker
+ * threads, never from a FUSE read. Long methods (create, start, stop...)
+ * may block; they poll driver_cancelled(ctx) between steps and return
+ * -EINTR when it is set. At most one method runs per machine at a time
+ * (the core's per-machine busy flag), except state(), which the
+ * background refresher may call while no command runs.
+ *
+ * Errors: every method returns 0 or -errno and writes one line to
+ * ctx->err (ERR_MAX bytes). Progress goes to the machine's log through
+ * driver_log(). */
+#ifndef MFS_DRIVER_H
+#define MFS_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/err.h"
+#include "lib/strlist.h"
+
+/* Docker Machine's states (libmachine/state), same order. */
+enum machine_state {
+	MS_NONE = 0,
+	MS_RUNNING,
+	MS_PAUSED,
+	MS_SAVED,
+	MS_STOPPED,
+	MS_STOPPING,
+	MS_STARTING,
+	MS_ERROR,
+	MS_TIMEOUT,
+};
+const char *machine_state_name(enum machine_state s); /* "None", "Running", ... */
+
+enum option_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_LIST };
+
+#define OPT_REQUIRED 0x1u /* create fails without a value */
+#define OPT_SECRET   0x2u /* masked in options/ and config.json, 0600 */
+
+struct driver_option {
+	const char *name;      /* without dashes: "generic-ip-address" */
+	enum option_type type;
+	const char *def;       /* default as text; NULL: none */
+	const char *env;       /* Docker Machine's environment variable, or NULL */
+	const char *help;
+	unsigned flags;        /* OPT_REQUIRED | OPT_SECRET */
+	const char *json_key;  /* the Driver key it lands in (for masking), or NULL */
+};
+
+/* The values a user gave, by option name. Owned by the core. */
+struct option_set {
+	struct strlist names;
+	struct strlist values; /* list options: one value a line */
+};
+
+/* Docker Machine's BaseDriver fields, stored first in config.json's
+ * "Driver" object in this order. Owned by the core, filled by drivers. */
+struct base_driver {
+	char ip[256];            /* IPAddress */
+	char ssh_user[64];       /* SSHUser */
+	int ssh_port;            /* SSHPort */
+	char ssh_key_path[4096]; /* SSHKeyPath */
+	bool swarm_master;       /* SwarmMaster */
+	char swarm_host[256];    /* SwarmHost */
+	char swarm_discovery[256]; /* SwarmDiscovery */
+};
+
+struct driver_ctx {
+	const char *machine;          /* machine name */
+	const char *store;            /* store root */
+	const char *dir;              /* the machine's folder in the store */
+	struct base_driver *base;
+	void *priv;                   /* driver->priv_size bytes, zeroed by the core */
+	const struct option_set *opts; /* create options; only set during configure */
+	volatile int *cancel;         /* set when the caller gave up (Ctrl-C, unmount) */
+	void (*log_fn)(void *arg, const char *line);
+	void *log_arg;
+	char err[ERR_MAX];
+};
+
+/* What a driver can do; the core answers ENOTSUP for the rest. */
+#define DRV_START     0x01u
+#define DRV_STOP      0x02u
+#define DRV_RESTART   0x04u
+#define DRV_KILL      0x08u
+#define DRV_SSH       0x10u /* reachable over SSH: provisioned, upgrade, ssh/ */
+#define DRV_REMOVE    0x20u
+
+struct machine_driver {
+	const char *name;
+	unsigned supports;
+	const struct driver_option *options; /* terminated by { NULL } */
+	size_t priv_size;
+
+	/* Take the create options (ctx->opts) into ctx->base and ctx->priv;
+	 * check them. Docker Machine's SetConfigFromFlags. Required. */
+	int (*configure)(struct driver_ctx *ctx);
+	/* Optional: checks before anything is made (PreCreateCheck). */
+	int (*precreate_check)(struct driver_ctx *ctx);
+	/* Make the host. Required. On return base->ip etc. are set. */
+	int (*create)(struct driver_ctx *ctx);
+	int (*remove)(struct driver_ctx *ctx);
+	int (*start)(struct driver_ctx *ctx);
+	int (*stop)(struct driver_ctx *ctx);
+	int (*restart)(struct driver_ctx *ctx);
+	int (*kill)(struct driver_ctx *ctx);
+	/* May touch the network; only ever called from a background thread. */
+	int (*state)(struct driver_ctx *ctx, enum machine_state *out);
+	/* The engine URL from stored data only (no network). Required. */
+	int (*url)(struct driver_ctx *ctx, char *buf, size_t len);
+	/* config.json "Driver" keys after the BaseDriver ones. */
+	int (*load)(struct driver_ctx *ctx, const cJSON *driver_obj);
+	int (*save)(const struct driver_ctx *ctx, cJSON *driver_obj);
+};
+
+/* The registry: compiled-in drivers, NULL-terminated. */
+extern const struct machine_driver *const machine_drivers[];
+const struct machine_driver *driver_find(const char *name);
+
+/* Helpers drivers use. */
+void driver_log(struct driver_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool driver_cancelled(const struct driver_ctx *ctx);
+const struct driver_option *driver_option_find(const struct machine_driver *d,
+					       const char *name);
+/* The user's value for an option, else its default, else NULL. For list
+ * options, the lines joined by '\n'. */
+const char *driver_opt(const struct driver_ctx *ctx,
+		       const struct machine_driver *d, const char *name);
+int driver_opt_int(struct driver_ctx *ctx, const struct machine_driver *d,
+		   const char *name, int *out);
+bool driver_opt_bool(const struct driver_ctx *ctx,
+		     const struct machine_driver *d, const char *name);
+
+/* The option_set. */
+const char *option_set_get(const struct option_set *os, const char *name);
+void option_set_put(struct option_set *os, const char *name, const char *value);
+bool option_set_del(struct option_set *os, const char *name);
+void option_set_clear(struct option_set *os);
+
+#endif

@@ -1,0 +1,34 @@
+/* TLS certificates exactly as Docker Machine makes them (reference §5):
+ * RSA 2048, SHA256-RSA, random 128-bit serial, NotBefore = now rounded
+ * down to the minute minus 5 minutes, NotAfter = NotBefore + 1080 days,
+ * keys PEM "RSA PRIVATE KEY" (PKCS#1) mode 0600, certs 0644. */
+#ifndef MFS_CERTS_H
+#define MFS_CERTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* The organisation Docker Machine puts in subjects: $USER, else "unknown". */
+const char *certs_user_org(void);
+
+/* Make certdir (0700) with ca.pem, ca-key.pem, cert.pem, key.pem when
+ * missing, or when present but expired (then both are made again).
+ * CA: O=<org>, IsCA, KeyUsage KeyEncipherment|DigitalSignature|
+ * KeyAgreement|CertSign. Client: O=<org>.<bootstrap>, ExtKeyUsage
+ * ClientAuth, KeyUsage DigitalSignature, signed by the CA.
+ * *created (may be NULL) tells whether anything was made. */
+int certs_bootstrap(const char *certdir, const char *org, bool *created,
+		    char *err);
+
+/* A server certificate signed by the CA: O=<org>.<machine>, ExtKeyUsage
+ * ServerAuth, SANs = each of sans (IP SAN when it parses as an IP, else
+ * DNS SAN); written to cert_out (0644) and key_out (0600) atomically. */
+int certs_make_server(const char *ca_cert, const char *ca_key,
+		      const char *org, const char *const *sans, size_t nsans,
+		      const char *cert_out, const char *key_out, char *err);
+
+/* NotAfter of a PEM certificate file. */
+int certs_not_after(const char *cert_path, time_t *out, char *err);
+
+#endif

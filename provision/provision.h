@@ -1,0 +1,60 @@
+/* Provisioning a host over SSH as Docker Machine does (reference §4):
+ * detect the OS, set the hostname, install Docker when absent, write the
+ * engine's configuration with TLS, (re)start it and wait until it answers
+ * a TLS request made with the client certificate.
+ * Provisioning never knows which driver made the host. */
+#ifndef MFS_PROVISION_H
+#define MFS_PROVISION_H
+
+#include <stdbool.h>
+
+#include "lib/strlist.h"
+#include "provision/ssh.h"
+
+/* config.json HostOptions.EngineOptions, and the create options that
+ * fill it. Owned by the core; strlist_clear each list to free. */
+struct engine_options {
+	struct strlist arbitrary_flags;   /* engine-opt: "flag=value" */
+	struct strlist env;               /* engine-env: "K=V" */
+	struct strlist insecure_registry; /* engine-insecure-registry */
+	struct strlist labels;            /* engine-label: "k=v" */
+	struct strlist registry_mirror;   /* engine-registry-mirror */
+	char storage_driver[64];          /* engine-storage-driver */
+	char install_url[1024];           /* engine-install-url; "none" skips */
+	char log_level[32];
+	char graph_dir[1024];
+	bool ipv6, selinux_enabled, tls_verify;
+};
+
+struct provision_request {
+	const char *machine;        /* used as hostname */
+	const char *driver_name;    /* for the provider=... label */
+	const char *ip;             /* the host's address (cert SAN) */
+	int engine_port;            /* 2376 */
+	struct ssh_target ssh;
+	const struct engine_options *engine;
+	const struct strlist *tls_sans;
+	/* Local TLS files. */
+	const char *ca_cert, *ca_key;         /* certs/ca.pem, ca-key.pem */
+	const char *client_cert, *client_key; /* certs/cert.pem, key.pem */
+	const char *server_cert, *server_key; /* machine dir: server.pem, server-key.pem */
+	const char *org;                      /* for the server cert subject */
+	volatile int *cancel;
+	void (*log_fn)(void *arg, const char *line);
+	void *log_arg;
+};
+
+/* The whole provisioning run. */
+int provision_run(const struct provision_request *r, char *err);
+/* New server certificate with the current IP, uploaded, engine restarted. */
+int provision_regenerate_certs(const struct provision_request *r, char *err);
+/* Newer engine through the install URL or the package manager. */
+int provision_upgrade(const struct provision_request *r, char *err);
+
+/* Engine readiness: an HTTPS GET /version with the client certificate.
+ * On success *version (may be NULL, len bytes) gets the engine version. */
+int engine_check_tls(const char *host, int port, const char *ca_cert,
+		     const char *client_cert, const char *client_key,
+		     int timeout_ms, char *version, size_t len, char *err);
+
+#endif
