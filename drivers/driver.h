@@ -8,7 +8,11 @@
  * may block; they poll driver_cancelled(ctx) between steps and return
  * -EINTR when it is set. At most one method runs per machine at a time
  * (the core's per-machine busy flag), except state(), which the
- * background refresher may call while no command runs.
+ * background refresher may call at any time.
+ *
+ * Each call works on its own copies of base and priv, which the core
+ * publishes back after a successful call: priv must be plain data (fixed
+ * arrays, no pointers), and drivers need no locks of their own.
  *
  * Errors: every method returns 0 or -errno and writes one line to
  * ctx->err (ERR_MAX bytes). Progress goes to the machine's log through

@@ -1,0 +1,91 @@
+/* The "none" driver: an engine that exists already at a URL. Docker
+ * Machine's drivers/none: state is always Running, there is no SSH and
+ * every lifecycle command fails. IPAddress is the URL's host:port. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "drivers/driver.h"
+#include "lib/json.h"
+
+struct none_priv {
+	char url[1024];
+};
+
+static const struct driver_option none_options[] = {
+	{ "url", OPT_STRING, NULL, NULL, "URL of host when no driver is selected",
+	  OPT_REQUIRED, "URL" },
+	{ NULL },
+};
+
+static int none_configure(struct driver_ctx *ctx)
+{
+	struct none_priv *p = ctx->priv;
+	const char *url = ctx->opts ? option_set_get(ctx->opts, "url") : NULL;
+	if (!url || !*url)
+		return error_set(ctx->err, EINVAL,
+				 "--url option is required when no driver is selected: write it to 'options/url'");
+	/* Docker Machine parses it with url.Parse and keeps u.Host. */
+	const char *host = strstr(url, "://");
+	if (!host || host == url || !host[3])
+		return error_set(ctx->err, EINVAL,
+				 "invalid url '%s': want scheme://host:port", url);
+	host += 3;
+	size_t hlen = strcspn(host, "/?#");
+	if (hlen >= sizeof(ctx->base->ip) || strlen(url) >= sizeof(p->url))
+		return error_set(ctx->err, EINVAL, "url '%s' is too long", url);
+	snprintf(p->url, sizeof(p->url), "%s", url);
+	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%.*s", (int)hlen, host);
+	return 0;
+}
+
+static int none_create(struct driver_ctx *ctx)
+{
+	return 0;
+}
+
+static int none_remove(struct driver_ctx *ctx)
+{
+	return 0;
+}
+
+static int none_state(struct driver_ctx *ctx, enum machine_state *out)
+{
+	*out = MS_RUNNING;
+	return 0;
+}
+
+static int none_url(struct driver_ctx *ctx, char *buf, size_t len)
+{
+	const struct none_priv *p = ctx->priv;
+	snprintf(buf, len, "%s", p->url);
+	return 0;
+}
+
+static int none_load(struct driver_ctx *ctx, const cJSON *obj)
+{
+	struct none_priv *p = ctx->priv;
+	snprintf(p->url, sizeof(p->url), "%s", json_str(obj, "URL", ""));
+	return 0;
+}
+
+static int none_save(const struct driver_ctx *ctx, cJSON *obj)
+{
+	const struct none_priv *p = ctx->priv;
+	json_put_str(obj, "URL", p->url);
+	return 0;
+}
+
+const struct machine_driver none_driver = {
+	.name = "none",
+	.supports = DRV_REMOVE,
+	.options = none_options,
+	.priv_size = sizeof(struct none_priv),
+	.configure = none_configure,
+	.create = none_create,
+	.remove = none_remove,
+	.state = none_state,
+	.url = none_url,
+	.load = none_load,
+	.save = none_save,
+};

@@ -1,0 +1,10 @@
+/* The compile-time driver registry. A driver built without its library
+ * is left out here and simply absent. */
+#include "drivers/driver.h"
+
+extern const struct machine_driver none_driver;
+
+const struct machine_driver *const machine_drivers[] = {
+	&none_driver,
+	NULL,
+};

@@ -1,0 +1,713 @@
+/* The FUSE face: paths to nodes, generated files snapshotted at open(),
+ * writes to ctl/driver/options. The only file that includes fuse.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fuse.h>
+
+#include "fs/fuse_tree.h"
+#include "fs/machine.h"
+#include "fs/render.h"
+#include "lib/fileutil.h"
+
+static struct store *g_store;
+static int g_refresh_interval;
+static uid_t g_uid;
+static gid_t g_gid;
+static time_t g_mount_time;
+
+enum node_kind {
+	N_ROOT, N_DRIVERS, N_DRIVER_DIR, N_DRIVER_OPTIONS,
+	N_MACHINE, N_FILE, N_OPTIONS_DIR, N_OPTION,
+	N_CERTS_DIR, N_CERT, N_SSH_DIR, N_SSH_FILE,
+};
+
+typedef void (*render_fn)(struct machine *m, struct strbuf *sb);
+typedef int (*write_fn)(struct machine *m, const char *text, char *err);
+
+static void env_posix(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_POSIX, sb); }
+static void env_fish(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_FISH, sb); }
+static void env_tcsh(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_TCSH, sb); }
+static void env_ps(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_POWERSHELL, sb); }
+static void env_cmd(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_CMD, sb); }
+static void env_emacs(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_EMACS, sb); }
+
+static void render_log(struct machine *m, struct strbuf *sb)
+{
+	char path[PATH_MAX + 16];
+	machine_log_path(m, path, sizeof(path));
+	if (path_exists(path))
+		read_file(path, sb, NULL);
+}
+
+static struct file_def {
+	const char *name;
+	mode_t mode;
+	render_fn render;
+	write_fn write;
+} const files[] = {
+	{ "driver", 0644, render_driver, machine_set_driver },
+	{ "ctl", 0644, render_ctl, machine_command },
+	{ "state", 0444, render_state, NULL },
+	{ "ip", 0444, render_ip, NULL },
+	{ "url", 0444, render_url, NULL },
+	{ "env", 0444, env_posix, NULL },
+	{ "env.fish", 0444, env_fish, NULL },
+	{ "env.tcsh", 0444, env_tcsh, NULL },
+	{ "env.powershell", 0444, env_ps, NULL },
+	{ "env.cmd", 0444, env_cmd, NULL },
+	{ "env.emacs", 0444, env_emacs, NULL },
+	{ "config", 0444, render_config, NULL },
+	{ "config.json", 0400, render_config_json, NULL },
+	{ "docker-version", 0444, render_docker_version, NULL },
+	{ "log", 0444, render_log, NULL },
+	{ "error", 0444, render_error, NULL },
+};
+#define NFILES (sizeof(files) / sizeof(files[0]))
+
+static const char *const cert_files[] = { "ca.pem", "cert.pem", "key.pem" };
+static const char *const ssh_files[] = { "key", "user", "port", "host", "known_hosts" };
+
+struct node {
+	enum node_kind kind;
+	struct machine *m;              /* referenced; node_release */
+	const struct file_def *file;
+	const struct machine_driver *drv;
+	char leaf[256];
+};
+
+static void node_release(struct node *n)
+{
+	machine_put(n->m);
+	n->m = NULL;
+}
+
+static bool in_list(const char *s, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, v[i]))
+			return true;
+	return false;
+}
+
+/* Split "/a/b/c" into at most 4 components. */
+static int split(const char *path, char comp[4][256])
+{
+	int n = 0;
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchrnul(p, '/');
+		if (n == 4 || e - p >= 256)
+			return -1;
+		memcpy(comp[n], p, (size_t)(e - p));
+		comp[n][e - p] = '\0';
+		n++;
+		p = e;
+	}
+	return n;
+}
+
+static bool machine_has_ssh(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	bool ssh = m->driver && (m->driver->supports & DRV_SSH) && m->created;
+	pthread_mutex_unlock(&m->lock);
+	return ssh;
+}
+
+static int parse_path(const char *path, struct node *n)
+{
+	char c[4][256];
+	int k = split(path, c);
+	memset(n, 0, sizeof(*n));
+	if (k < 0)
+		return -ENOENT;
+	if (k == 0) {
+		n->kind = N_ROOT;
+		return 0;
+	}
+	if (!strcmp(c[0], ".drivers")) {
+		if (k == 1) {
+			n->kind = N_DRIVERS;
+			return 0;
+		}
+		n->drv = driver_find(c[1]);
+		if (!n->drv || k > 3 || (k == 3 && strcmp(c[2], "options")))
+			return -ENOENT;
+		n->kind = k == 2 ? N_DRIVER_DIR : N_DRIVER_OPTIONS;
+		return 0;
+	}
+	n->m = store_get(g_store, c[0]);
+	if (!n->m)
+		return -ENOENT;
+	snprintf(n->leaf, sizeof(n->leaf), "%s", k > 1 ? c[k - 1] : "");
+	if (k == 1) {
+		n->kind = N_MACHINE;
+		return 0;
+	}
+	if (k == 2) {
+		for (size_t i = 0; i < NFILES; i++) {
+			if (!strcmp(c[1], files[i].name)) {
+				n->kind = N_FILE;
+				n->file = &files[i];
+				return 0;
+			}
+		}
+		if (!strcmp(c[1], "options"))
+			n->kind = N_OPTIONS_DIR;
+		else if (!strcmp(c[1], "certs"))
+			n->kind = N_CERTS_DIR;
+		else if (!strcmp(c[1], "ssh"))
+			n->kind = N_SSH_DIR;
+		else
+			goto enoent;
+		return 0;
+	}
+	if (k == 3) {
+		if (!strcmp(c[1], "options")) {
+			n->kind = N_OPTION;
+			return 0;
+		}
+		if (!strcmp(c[1], "certs") && in_list(c[2], cert_files, 3)) {
+			n->kind = N_CERT;
+			return 0;
+		}
+		if (!strcmp(c[1], "ssh") && in_list(c[2], ssh_files, 5) && machine_has_ssh(n->m)) {
+			n->kind = N_SSH_FILE;
+			return 0;
+		}
+	}
+enoent:
+	node_release(n);
+	return -ENOENT;
+}
+
+/* The real file behind certs/X and ssh/key, ssh/known_hosts. */
+static bool backing_path(struct node *n, char *buf, size_t len)
+{
+	if (n->kind == N_CERT) {
+		snprintf(buf, len, "%s/%s", n->m->dir, n->leaf);
+		return true;
+	}
+	if (n->kind == N_SSH_FILE && !strcmp(n->leaf, "key")) {
+		pthread_mutex_lock(&n->m->lock);
+		snprintf(buf, len, "%s", n->m->base.ssh_key_path);
+		pthread_mutex_unlock(&n->m->lock);
+		return true;
+	}
+	if (n->kind == N_SSH_FILE && !strcmp(n->leaf, "known_hosts")) {
+		snprintf(buf, len, "%s/known_hosts", n->m->dir);
+		return true;
+	}
+	return false;
+}
+
+/* Content of a generated file; false when it has none (ENOENT). */
+static bool node_content(struct node *n, struct strbuf *sb)
+{
+	char path[PATH_MAX + 16];
+	switch (n->kind) {
+	case N_DRIVER_OPTIONS:
+		render_driver_options(n->drv, sb);
+		return true;
+	case N_FILE:
+		n->file->render(n->m, sb);
+		return true;
+	case N_OPTION:
+		return machine_option_get(n->m, n->leaf, sb);
+	case N_SSH_FILE:
+	case N_CERT:
+		if (backing_path(n, path, sizeof(path)))
+			return *path && read_file(path, sb, NULL) == 0;
+		render_ssh(n->m, n->leaf, sb);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static mode_t node_mode(const struct node *n)
+{
+	switch (n->kind) {
+	case N_ROOT: case N_DRIVERS: case N_DRIVER_DIR: case N_MACHINE:
+	case N_CERTS_DIR: case N_SSH_DIR:
+		return S_IFDIR | 0755;
+	case N_OPTIONS_DIR:
+		return S_IFDIR | 0755;
+	case N_DRIVER_OPTIONS:
+		return S_IFREG | 0444;
+	case N_FILE:
+		return S_IFREG | n->file->mode;
+	case N_OPTION: {
+		const struct driver_option *o = option_lookup(n->leaf);
+		return S_IFREG | ((o && (o->flags & OPT_SECRET)) ? 0600 : 0644);
+	}
+	case N_CERT:
+		return S_IFREG | (strcmp(n->leaf, "key.pem") ? 0444 : 0400);
+	case N_SSH_FILE:
+		return S_IFREG | (strcmp(n->leaf, "key") ? 0444 : 0400);
+	}
+	return 0;
+}
+
+static int mfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->st_mode = node_mode(&n);
+	st->st_uid = g_uid;
+	st->st_gid = g_gid;
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_mtime = st->st_ctime = st->st_atime = g_mount_time;
+	if (n.m) {
+		pthread_mutex_lock(&n.m->lock);
+		st->st_mtime = st->st_ctime = n.m->changed;
+		pthread_mutex_unlock(&n.m->lock);
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		char real[PATH_MAX + 16];
+		struct stat rs;
+		if (n.kind == N_FILE && !strcmp(n.file->name, "log")) {
+			machine_log_path(n.m, real, sizeof(real));
+			st->st_size = stat(real, &rs) == 0 ? rs.st_size : 0;
+			if (st->st_size)
+				st->st_mtime = rs.st_mtime;
+		} else if (backing_path(&n, real, sizeof(real))) {
+			if (!*real || stat(real, &rs) < 0)
+				rc = -ENOENT;
+			else
+				st->st_size = rs.st_size;
+		} else {
+			struct strbuf sb = STRBUF_INIT;
+			if (!node_content(&n, &sb))
+				rc = -ENOENT;
+			st->st_size = (off_t)sb.len;
+			strbuf_release(&sb);
+		}
+	}
+	node_release(&n);
+	return rc;
+}
+
+static int mfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
+		       off_t off, struct fuse_file_info *fi,
+		       enum fuse_readdir_flags flags)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	struct strlist names = STRLIST_INIT;
+	char real[PATH_MAX + 16];
+	switch (n.kind) {
+	case N_ROOT:
+		fill(buf, ".drivers", NULL, 0, 0);
+		store_list(g_store, &names);
+		break;
+	case N_DRIVERS:
+		for (const struct machine_driver *const *d = machine_drivers; *d; d++)
+			strlist_add(&names, (*d)->name);
+		break;
+	case N_DRIVER_DIR:
+		strlist_add(&names, "options");
+		break;
+	case N_MACHINE:
+		for (size_t i = 0; i < NFILES; i++)
+			strlist_add(&names, files[i].name);
+		strlist_add(&names, "options");
+		strlist_add(&names, "certs");
+		strlist_add(&names, "ssh");
+		break;
+	case N_OPTIONS_DIR:
+		machine_option_names(n.m, &names);
+		break;
+	case N_CERTS_DIR:
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(real, sizeof(real), "%s/%s", n.m->dir, cert_files[i]);
+			if (path_exists(real))
+				strlist_add(&names, cert_files[i]);
+		}
+		break;
+	case N_SSH_DIR:
+		if (machine_has_ssh(n.m))
+			for (size_t i = 0; i < 5; i++)
+				strlist_add(&names, ssh_files[i]);
+		break;
+	default:
+		rc = -ENOTDIR;
+	}
+	for (size_t i = 0; i < names.n; i++)
+		if (fill(buf, names.v[i], NULL, 0, 0))
+			break;
+	strlist_clear(&names);
+	node_release(&n);
+	return rc;
+}
+
+/* An open file: the snapshot for readers, the buffer for option writes. */
+struct ofile {
+	struct node n;
+	struct strbuf content;
+	bool dirty; /* option buffer to apply at flush */
+};
+
+static bool node_writable(const struct node *n)
+{
+	return n->kind == N_OPTION || (n->kind == N_FILE && n->file->write);
+}
+
+static int deny_write(struct node *n)
+{
+	if (n->m) {
+		pthread_mutex_lock(&n->m->lock);
+		snprintf(n->m->error, sizeof(n->m->error), "cannot write '%s': read-only file",
+			 n->kind == N_FILE ? n->file->name : n->leaf);
+		pthread_mutex_unlock(&n->m->lock);
+	}
+	return -EACCES;
+}
+
+static int open_node(struct ofile *of, struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	if (acc != O_RDONLY && !node_writable(&of->n))
+		return deny_write(&of->n);
+	if (of->n.kind == N_OPTION) {
+		char err[ERR_MAX];
+		if (acc != O_RDONLY) {
+			int rc = machine_option_check(of->n.m, of->n.leaf, err);
+			if (rc)
+				return rc;
+		}
+		if (fi->flags & O_TRUNC) {
+			of->dirty = true;
+		} else {
+			struct strbuf sb = STRBUF_INIT;
+			/* Raw value (secrets unmasked) only for writers. */
+			if (!machine_option_get(of->n.m, of->n.leaf, &sb) && acc == O_RDONLY) {
+				strbuf_release(&sb);
+				return -ENOENT;
+			}
+			strbuf_add(&of->content, sb.buf ? sb.buf : "", sb.len);
+			strbuf_release(&sb);
+		}
+	} else if (of->n.kind == N_FILE && of->n.file->write && acc != O_RDONLY) {
+		/* ctl/driver: a write is a command; nothing to snapshot. */
+	} else if (!node_content(&of->n, &of->content)) {
+		return -ENOENT;
+	}
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+static int mfs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct ofile *of = calloc(1, sizeof(*of));
+	if (!of)
+		return -ENOMEM;
+	int rc = parse_path(path, &of->n);
+	if (!rc && (S_ISDIR(node_mode(&of->n))))
+		rc = -EISDIR;
+	if (!rc)
+		rc = open_node(of, fi);
+	if (rc) {
+		node_release(&of->n);
+		strbuf_release(&of->content);
+		free(of);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)of;
+	return 0;
+}
+
+static int mfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	char c[4][256];
+	int k = split(path, c);
+	if (k != 3 || strcmp(c[1], "options"))
+		return k == 2 ? -EACCES : -ENOENT;
+	struct machine *m = store_get(g_store, c[0]);
+	if (!m)
+		return -ENOENT;
+	char err[ERR_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 0;
+	if (!machine_option_get(m, c[2], &sb))
+		rc = machine_option_set(m, c[2], "", err);
+	strbuf_release(&sb);
+	machine_put(m);
+	if (rc)
+		return rc;
+	fi->flags |= O_TRUNC;
+	return mfs_open(path, fi);
+}
+
+static int mfs_read(const char *path, char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	if ((size_t)off >= of->content.len)
+		return 0;
+	size_t n = of->content.len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(buf, of->content.buf + off, n);
+	return (int)n;
+}
+
+static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	char err[ERR_MAX];
+	if (of->n.kind == N_OPTION) {
+		if ((size_t)off + size > 64 * 1024)
+			return -EFBIG;
+		if ((size_t)off > of->content.len) {
+			size_t pad = (size_t)off - of->content.len;
+			strbuf_grow(&of->content, pad);
+			memset(of->content.buf + of->content.len, '\n', pad);
+			of->content.len += pad;
+		}
+		size_t end = (size_t)off + size;
+		if (end > of->content.len) {
+			strbuf_grow(&of->content, end - of->content.len);
+			of->content.len = end;
+		}
+		memcpy(of->content.buf + off, buf, size);
+		of->content.buf[of->content.len] = '\0';
+		of->dirty = true;
+		return (int)size;
+	}
+	/* One write is one command; its error comes back on this write. */
+	char *text = strndup(buf, size);
+	if (!text)
+		return -ENOMEM;
+	int rc;
+	if (memchr(buf, '\0', size))
+		rc = -EINVAL;
+	else
+		rc = of->n.file->write(of->n.m, text, err);
+	free(text);
+	return rc ? rc : (int)size;
+}
+
+static int apply_option(struct ofile *of)
+{
+	if (of->n.kind != N_OPTION || !of->dirty)
+		return 0;
+	char err[ERR_MAX];
+	of->dirty = false;
+	return machine_option_set(of->n.m, of->n.leaf, strbuf_str(&of->content), err);
+}
+
+static int mfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	return apply_option((struct ofile *)(uintptr_t)fi->fh);
+}
+
+static int mfs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	apply_option(of);
+	node_release(&of->n);
+	strbuf_release(&of->content);
+	free(of);
+	return 0;
+}
+
+static int mfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	if (fi) {
+		struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+		if (of->n.kind == N_OPTION) {
+			if ((size_t)size < of->content.len) {
+				of->content.len = (size_t)size;
+				of->content.buf[size] = '\0';
+			}
+			of->dirty = true;
+			return 0;
+		}
+		return node_writable(&of->n) ? 0 : -EACCES;
+	}
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	char err[ERR_MAX];
+	if (n.kind == N_OPTION) {
+		struct strbuf sb = STRBUF_INIT;
+		if (!machine_option_get(n.m, n.leaf, &sb))
+			rc = -ENOENT;
+		else if ((size_t)size < sb.len) {
+			sb.len = (size_t)size;
+			sb.buf[size] = '\0';
+			rc = machine_option_set(n.m, n.leaf, sb.buf, err);
+		}
+		strbuf_release(&sb);
+	} else if (!node_writable(&n)) {
+		rc = S_ISDIR(node_mode(&n)) ? -EISDIR : deny_write(&n);
+	}
+	node_release(&n);
+	return rc;
+}
+
+static int mfs_unlink(const char *path)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	char err[ERR_MAX];
+	if (n.kind == N_OPTION)
+		rc = machine_option_del(n.m, n.leaf, err);
+	else
+		rc = S_ISDIR(node_mode(&n)) ? -EISDIR : -EACCES;
+	node_release(&n);
+	return rc;
+}
+
+static int mfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct node a, b;
+	int rc = parse_path(from, &a);
+	if (rc)
+		return rc;
+	char c[4][256];
+	int k = split(to, c);
+	if (a.kind != N_OPTION || k != 3 || strcmp(c[1], "options") ||
+	    strcmp(c[0], a.m->name) || flags) {
+		node_release(&a);
+		return -EXDEV;
+	}
+	char err[ERR_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	pthread_mutex_lock(&a.m->lock);
+	const char *v = option_set_get(&a.m->opts, a.leaf);
+	strbuf_addstr(&sb, v ? v : "");
+	pthread_mutex_unlock(&a.m->lock);
+	rc = machine_option_set(a.m, c[2], sb.buf, err);
+	if (!rc && strcmp(c[2], a.leaf))
+		rc = machine_option_del(a.m, a.leaf, err);
+	strbuf_release(&sb);
+	(void)b;
+	node_release(&a);
+	return rc;
+}
+
+static int mfs_mkdir(const char *path, mode_t mode)
+{
+	char c[4][256];
+	int k = split(path, c);
+	if (k != 1)
+		return k < 0 ? -ENAMETOOLONG : -EACCES;
+	char err[ERR_MAX];
+	return store_mkdir(g_store, c[0], err);
+}
+
+static int mfs_rmdir(const char *path)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	if (n.kind != N_MACHINE) {
+		node_release(&n);
+		return -EACCES;
+	}
+	char err[ERR_MAX];
+	rc = store_remove(g_store, n.m, false, err);
+	node_release(&n);
+	/* A refused rm is "busy" to rmdir(2) callers. */
+	return rc == -EBUSY ? -EBUSY : rc ? -EIO : 0;
+}
+
+static int mfs_utimens(const char *path, const struct timespec tv[2],
+		       struct fuse_file_info *fi)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (!rc)
+		node_release(&n);
+	return rc;
+}
+
+static int mfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return -EPERM;
+}
+
+static int mfs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct node n;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	rc = S_ISDIR(node_mode(&n)) ? 0 : -ENOTDIR;
+	node_release(&n);
+	return rc;
+}
+
+static void *mfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	cfg->attr_timeout = 0;
+	cfg->entry_timeout = 0;
+	cfg->negative_timeout = 0;
+	cfg->direct_io = 0;
+	cfg->hard_remove = 1;
+	if (g_refresh_interval >= 0)
+		store_refresher_start(g_store, g_refresh_interval);
+	return NULL;
+}
+
+static void mfs_destroy(void *data)
+{
+	store_cancel_all(g_store);
+	store_refresher_stop(g_store);
+}
+
+static const struct fuse_operations ops = {
+	.init = mfs_init,
+	.destroy = mfs_destroy,
+	.getattr = mfs_getattr,
+	.readdir = mfs_readdir,
+	.opendir = mfs_opendir,
+	.open = mfs_open,
+	.create = mfs_create,
+	.read = mfs_read,
+	.write = mfs_write,
+	.flush = mfs_flush,
+	.release = mfs_release,
+	.truncate = mfs_truncate,
+	.unlink = mfs_unlink,
+	.rename = mfs_rename,
+	.mkdir = mfs_mkdir,
+	.rmdir = mfs_rmdir,
+	.utimens = mfs_utimens,
+	.chmod = mfs_chmod,
+};
+
+int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
+{
+	g_store = s;
+	g_refresh_interval = refresh;
+	g_uid = getuid();
+	g_gid = getgid();
+	g_mount_time = time(NULL);
+	return fuse_main(args->argc, args->argv, &ops, NULL);
+}

@@ -1,0 +1,13 @@
+/* The FUSE face of the store. */
+#ifndef MFS_FUSE_TREE_H
+#define MFS_FUSE_TREE_H
+
+#include <fuse.h>
+
+#include "fs/machine.h"
+
+/* Serve s at the mount point in args until unmounted. refresh: seconds
+ * between background state checks (<0: none). */
+int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh);
+
+#endif

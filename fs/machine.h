@@ -1,0 +1,107 @@
+/* The core: a store of machines in Docker Machine's on-disk layout and the
+ * commands that run on them. No FUSE here: tests drive it directly.
+ *
+ * Ownership: store_open allocates the store and every machine;
+ * store_close frees them. store_get returns a referenced machine the
+ * caller releases with machine_put. A removed machine leaves the store's
+ * table at once and is freed when its last reference goes. */
+#ifndef MFS_MACHINE_H
+#define MFS_MACHINE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "drivers/driver.h"
+#include "lib/strbuf.h"
+
+#define MACHINE_NAME_MAX 255
+
+struct store;
+
+struct machine {
+	char name[MACHINE_NAME_MAX + 1];
+	char dir[PATH_MAX];          /* <store>/machines/<name> */
+	struct store *store;
+	int refs;                    /* atomic */
+
+	pthread_mutex_t lock;
+	/* protected by lock: */
+	cJSON *config;               /* config.json; NULL until created */
+	char driver_name[64];        /* "" until chosen */
+	const struct machine_driver *driver; /* NULL if unknown */
+	struct base_driver base;
+	void *priv;                  /* driver->priv_size bytes */
+	struct option_set opts;      /* create options */
+	enum machine_state state;
+	time_t changed;              /* last change of state or record */
+	time_t refreshed;            /* last background state check */
+	char error[ERR_MAX];         /* last failure; "" after a success */
+	const char *busy;            /* command running, or NULL */
+	time_t busy_since;
+	bool removed;
+	bool created;                /* create finished once */
+	unsigned gen;                /* bumped by every command */
+	char docker_version[64];
+	volatile int cancel;         /* set to stop the running command */
+};
+
+/* Open the store at root (made if missing) and load every machine.
+ * Machines that fail to load show in state Error with the reason. */
+int store_open(const char *root, struct store **out, char *err);
+void store_close(struct store *s);
+const char *store_root(const struct store *s);
+
+/* Names, sorted. The caller frees with strlist_clear. */
+void store_list(struct store *s, struct strlist *names);
+size_t store_count(struct store *s);
+struct machine *store_get(struct store *s, const char *name);
+void machine_put(struct machine *m);
+
+/* Docker Machine's name rule: ^[a-zA-Z0-9][a-zA-Z0-9.-]*$ */
+bool machine_name_valid(const char *name);
+
+/* mkdir: an empty machine in state None. -EINVAL, -EEXIST. */
+int store_mkdir(struct store *s, const char *name, char *err);
+
+/* Options: get (NULL if unset), set, delete; persisted at once.
+ * Unknown names are -EINVAL. */
+int machine_option_set(struct machine *m, const char *name, const char *value,
+		       char *err);
+/* Whether name may be written now (0 or -errno). */
+int machine_option_check(struct machine *m, const char *name, char *err);
+int machine_option_del(struct machine *m, const char *name, char *err);
+/* Copy of the value ("" if unset) into sb; false if unset. */
+bool machine_option_get(struct machine *m, const char *name, struct strbuf *sb);
+void machine_option_names(struct machine *m, struct strlist *names);
+/* The option's table entry (driver's or the shared host options). */
+const struct driver_option *option_lookup(const char *name);
+
+/* Commands (ctl, driver and rmdir end here). Each blocks until done and
+ * returns 0 or -errno; the message also lands in m->error. */
+int machine_command(struct machine *m, const char *cmdline, char *err);
+int machine_set_driver(struct machine *m, const char *driver, char *err);
+int store_remove(struct store *s, struct machine *m, bool force, char *err);
+
+/* The machine's log file (append). */
+void machine_log(struct machine *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void machine_log_path(const struct machine *m, char *buf, size_t len);
+
+/* Refresh the state of every idle machine once (background thread). */
+void store_refresh_states(struct store *s);
+/* Start/stop the background refresher (every interval seconds). */
+int store_refresher_start(struct store *s, int interval);
+void store_refresher_stop(struct store *s);
+
+/* Ask every running command to stop (unmount). */
+void store_cancel_all(struct store *s);
+
+/* Persist the record: config.json (if created) and machinefs.json.
+ * Caller holds m->lock. */
+int machine_save_locked(struct machine *m, char *err);
+
+#endif

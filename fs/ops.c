@@ -1,0 +1,530 @@
+/* Commands on a machine: ctl's table, create, start/stop/..., rm.
+ *
+ * Locking (Plan 9 devip's connect): take m->lock, refuse a second command
+ * with EBUSY, mark the machine busy, drop the lock while the slow driver
+ * call runs on copies of base and priv, then publish the result and the
+ * error under the lock again. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/config.h"
+#include "fs/ops.h"
+#include "fs/store_internal.h"
+#include "lib/fileutil.h"
+#include "provision/certs.h"
+
+/* A driver call on private copies; published back on success. */
+struct call {
+	struct machine *m;
+	struct driver_ctx ctx;
+	struct base_driver base;
+	void *priv;
+};
+
+static void call_begin(struct call *c, struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	c->m = m;
+	machine_driver_ctx(m, &c->ctx);
+	c->base = m->base;
+	size_t sz = m->driver ? m->driver->priv_size : 0;
+	c->priv = calloc(1, sz ? sz : 1);
+	if (!c->priv)
+		abort();
+	if (sz && m->priv)
+		memcpy(c->priv, m->priv, sz);
+	pthread_mutex_unlock(&m->lock);
+	c->ctx.base = &c->base;
+	c->ctx.priv = c->priv;
+}
+
+static void call_publish(struct call *c)
+{
+	struct machine *m = c->m;
+	pthread_mutex_lock(&m->lock);
+	m->base = c->base;
+	if (m->driver && m->priv && m->driver->priv_size)
+		memcpy(m->priv, c->priv, m->driver->priv_size);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void call_end(struct call *c)
+{
+	free(c->priv);
+	c->priv = NULL;
+}
+
+typedef int (*drv_fn)(struct driver_ctx *);
+
+/* Every driver call goes through here: logged, a missing method is
+ * -ENOTSUP naming the driver. */
+static int driver_call(struct machine *m, const char *what, drv_fn fn,
+		       bool publish, char *err)
+{
+	const struct machine_driver *d = m->driver;
+	if (!fn)
+		return error_set(err, ENOTSUP, "driver '%s' does not support '%s'",
+				 d ? d->name : m->driver_name, what);
+	struct call c;
+	call_begin(&c, m);
+	machine_log(m, "driver %s: %s", d->name, what);
+	int rc = fn(&c.ctx);
+	if (rc) {
+		error_set(err, rc, "%s", *c.ctx.err ? c.ctx.err : "driver call failed");
+		machine_log(m, "driver %s: %s failed: %s", d->name, what, err);
+	} else if (publish) {
+		call_publish(&c);
+	}
+	call_end(&c);
+	return rc;
+}
+
+/* Options must belong to the chosen driver or be shared host options. */
+static int check_options(struct machine *m, char *err)
+{
+	for (size_t i = 0; i < m->opts.names.n; i++) {
+		const char *name = m->opts.names.v[i];
+		if (host_option_find(name) || driver_option_find(m->driver, name))
+			continue;
+		return error_set(err, EINVAL, "unknown option '%s' for driver '%s'",
+				 name, m->driver->name);
+	}
+	for (const struct driver_option *o = m->driver->options; o && o->name; o++) {
+		const char *v = option_set_get(&m->opts, o->name);
+		if ((o->flags & OPT_REQUIRED) && (!v || !*v) && !o->def &&
+		    !m->driver->configure)
+			return error_set(err, EINVAL, "option '%s' is required by driver '%s'",
+					 o->name, m->driver->name);
+	}
+	return 0;
+}
+
+static int copy_client_certs(struct machine *m, char *err)
+{
+	static const struct { const char *src, *dst; mode_t mode; } files[] = {
+		{ "ca.pem", "ca.pem", 0644 },
+		{ "cert.pem", "cert.pem", 0644 },
+		{ "key.pem", "key.pem", 0600 },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+		snprintf(src, sizeof(src), "%s/certs/%s", store_root(m->store), files[i].src);
+		snprintf(dst, sizeof(dst), "%s/%s", m->dir, files[i].dst);
+		int rc = copy_file(src, dst, files[i].mode, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int bootstrap_certs(struct machine *m, char *err)
+{
+	char certdir[PATH_MAX + 16];
+	snprintf(certdir, sizeof(certdir), "%s/certs", store_root(m->store));
+	bool created = false;
+	int rc = certs_bootstrap(certdir, certs_user_org(), &created, err);
+	if (!rc && created) {
+		machine_log(m, "Creating CA: %s/ca.pem", certdir);
+		machine_log(m, "Creating client certificate: %s/cert.pem", certdir);
+	}
+	return rc;
+}
+
+static int op_create(struct machine *m, char *err)
+{
+	int rc;
+	machine_log(m, "create with driver '%s'", m->driver->name);
+	pthread_mutex_lock(&m->lock);
+	rc = check_options(m, err);
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return rc;
+	rc = bootstrap_certs(m, err);
+	if (rc)
+		return rc;
+	/* SetConfigFromFlags. */
+	rc = driver_call(m, "configure", m->driver->configure, true, err);
+	if (rc)
+		return rc;
+	machine_log(m, "Running pre-create checks...");
+	if (m->driver->precreate_check) {
+		rc = driver_call(m, "precreate_check", m->driver->precreate_check, true, err);
+		if (rc)
+			return rc;
+	}
+	/* Docker Machine saves the record before the driver's create. */
+	pthread_mutex_lock(&m->lock);
+	if (!m->config)
+		m->config = config_new(m);
+	rc = config_save(m, err);
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return rc;
+	machine_log(m, "Creating machine...");
+	rc = driver_call(m, "create", m->driver->create, true, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	rc = config_save(m, err);
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return rc;
+	rc = copy_client_certs(m, err);
+	if (rc)
+		return rc;
+	if (m->driver->supports & DRV_SSH) {
+		rc = machine_provision(m, PROVISION_FULL, err);
+		if (rc)
+			return rc;
+	}
+	machine_log(m, "Docker is up and running!");
+	return 0;
+}
+
+static int op_simple(struct machine *m, const char *what, drv_fn fn,
+		     enum machine_state after, char *err)
+{
+	int rc = driver_call(m, what, fn, true, err);
+	if (!rc) {
+		pthread_mutex_lock(&m->lock);
+		m->state = after;
+		config_save(m, NULL);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return rc;
+}
+
+static int op_start(struct machine *m, char *err)
+{
+	if (m->state == MS_RUNNING)
+		return error_set(err, EALREADY, "Machine \"%s\" is already running.", m->name);
+	return op_simple(m, "start", m->driver->start, MS_RUNNING, err);
+}
+
+static int op_stop(struct machine *m, char *err)
+{
+	if (m->state == MS_STOPPED)
+		return error_set(err, EALREADY, "Machine \"%s\" is already stopped.", m->name);
+	return op_simple(m, "stop", m->driver->stop, MS_STOPPED, err);
+}
+
+static int op_restart(struct machine *m, char *err)
+{
+	return op_simple(m, "restart", m->driver->restart, MS_RUNNING, err);
+}
+
+static int op_kill(struct machine *m, char *err)
+{
+	return op_simple(m, "kill", m->driver->kill, MS_STOPPED, err);
+}
+
+static int op_provision(struct machine *m, char *err)
+{
+	return machine_provision(m, PROVISION_FULL, err);
+}
+
+static int op_regenerate(struct machine *m, char *err)
+{
+	return machine_provision(m, PROVISION_CERTS, err);
+}
+
+static int op_upgrade(struct machine *m, char *err)
+{
+	return machine_provision(m, PROVISION_UPGRADE, err);
+}
+
+/* Remove the host through the driver, then the record. */
+static int do_remove(struct machine *m, bool force, char *err)
+{
+	int rc = 0;
+	if (m->created || m->config) {
+		if (m->driver && m->driver->remove)
+			rc = driver_call(m, "remove", m->driver->remove, false, err);
+		else if (!m->driver)
+			rc = error_set(err, ENOTSUP, "driver '%s' is not compiled into machinefs",
+				       m->driver_name);
+		if (rc && !force)
+			return rc;
+		if (rc)
+			machine_log(m, "removing the record anyway (rm-force): %s", err);
+	}
+	char e2[ERR_MAX];
+	rc = remove_tree(m->dir, e2);
+	if (rc)
+		return error_set(err, rc, "%s", e2);
+	pthread_mutex_lock(&m->lock);
+	m->removed = true;
+	pthread_mutex_unlock(&m->lock);
+	store_forget(m->store, m);
+	return 0;
+}
+
+static int op_rm(struct machine *m, char *err)
+{
+	return do_remove(m, false, err);
+}
+
+static int op_rm_force(struct machine *m, char *err)
+{
+	return do_remove(m, true, err);
+}
+
+/* Preconditions. */
+#define NEED_DRIVER  0x01u /* a known driver is chosen */
+#define NEED_CREATED 0x02u /* create finished */
+#define NEED_UNMADE  0x04u /* not created yet (None or a failed create) */
+
+struct ctl_cmd {
+	const char *name;
+	int (*fn)(struct machine *m, char *err);
+	unsigned need;
+	unsigned supports; /* driver capability needed, 0: none */
+	enum machine_state during; /* state shown while it runs */
+};
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "create", op_create, NEED_DRIVER | NEED_UNMADE, 0, MS_STARTING },
+	{ "start", op_start, NEED_DRIVER | NEED_CREATED, DRV_START, MS_STARTING },
+	{ "stop", op_stop, NEED_DRIVER | NEED_CREATED, DRV_STOP, MS_STOPPING },
+	{ "restart", op_restart, NEED_DRIVER | NEED_CREATED, DRV_RESTART, MS_STARTING },
+	{ "kill", op_kill, NEED_DRIVER | NEED_CREATED, DRV_KILL, MS_STOPPING },
+	{ "upgrade", op_upgrade, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
+	{ "provision", op_provision, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
+	{ "regenerate-certs", op_regenerate, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
+	{ "rm", op_rm, 0, 0, MS_NONE },
+	{ "rm-force", op_rm_force, 0, 0, MS_NONE },
+};
+
+const char *const *ctl_command_names(size_t *n)
+{
+	static const char *names[sizeof(ctl_cmds) / sizeof(ctl_cmds[0])];
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		names[i] = ctl_cmds[i].name;
+	*n = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
+	return names;
+}
+
+bool ctl_command_allowed(const struct machine *m, const char *name)
+{
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+		if (strcmp(c->name, name))
+			continue;
+		if ((c->need & NEED_DRIVER) && !m->driver)
+			return false;
+		if (c->supports && (!m->driver || !(m->driver->supports & c->supports)))
+			return false;
+		if ((c->need & NEED_CREATED) && !m->created)
+			return false;
+		if ((c->need & NEED_UNMADE) && m->created)
+			return false;
+		return true;
+	}
+	return false;
+}
+
+int ctl_parse(const char *text, size_t len, char *word, size_t wlen, char *err)
+{
+	if (len > 4096)
+		return error_set(err, EINVAL, "command too long (%zu bytes): write one command", len);
+	if (memchr(text, '\0', len))
+		return error_set(err, EINVAL, "command contains a NUL byte");
+	const char *p = text, *end = text + len;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	if (p == end)
+		return error_set(err, EINVAL, "empty command: write one of create start stop restart kill upgrade provision regenerate-certs rm rm-force");
+	for (const char *q = p; q < end; q++)
+		if (isspace((unsigned char)*q))
+			return error_set(err, EINVAL, "one command a write, without arguments: '%.*s'",
+					 (int)((end - p) > 64 ? 64 : (end - p)), p);
+	if ((size_t)(end - p) >= wlen)
+		return error_set(err, EINVAL, "unknown command '%.32s...'", p);
+	memcpy(word, p, (size_t)(end - p));
+	word[end - p] = '\0';
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (!strcmp(ctl_cmds[i].name, word))
+			return (int)i;
+	return error_set(err, EINVAL, "unknown command '%s': want one of create start stop restart kill upgrade provision regenerate-certs rm rm-force", word);
+}
+
+/* Check preconditions and mark busy; under m->lock. */
+static int begin_locked(struct machine *m, const struct ctl_cmd *c, char *err)
+{
+	if (m->removed)
+		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
+	if (m->busy)
+		return error_set(err, EBUSY, "machine '%s' is busy: '%s' is running", m->name, m->busy);
+	if ((c->need & NEED_DRIVER) && !*m->driver_name)
+		return error_set(err, EINVAL, "machine '%s' has no driver: write one to 'driver' (see .drivers/)", m->name);
+	if ((c->need & NEED_DRIVER) && !m->driver)
+		return error_set(err, ENOTSUP, "driver '%s' is not compiled into machinefs", m->driver_name);
+	if ((c->need & NEED_UNMADE) && m->created)
+		return error_set(err, EEXIST, "machine '%s' is already created", m->name);
+	if ((c->need & NEED_CREATED) && !m->created)
+		return error_set(err, EINVAL, "machine '%s' is not created yet: write a driver to 'driver' first", m->name);
+	if (c->supports && !(m->driver->supports & c->supports)) {
+		if (c->supports == DRV_SSH)
+			return error_set(err, ENOTSUP, "driver '%s' does not support '%s': it has no SSH access", m->driver->name, c->name);
+		return error_set(err, ENOTSUP, "driver '%s' does not support '%s'", m->driver->name, c->name);
+	}
+	m->busy = c->name;
+	m->busy_since = time(NULL);
+	m->cancel = 0;
+	m->gen++;
+	if (c->during != MS_NONE)
+		m->state = c->during;
+	record_save(m, NULL);
+	return 0;
+}
+
+static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const char *err)
+{
+	pthread_mutex_lock(&m->lock);
+	m->busy = NULL;
+	m->gen++;
+	m->changed = time(NULL);
+	if (!m->removed) {
+		if (rc) {
+			snprintf(m->error, sizeof(m->error), "%s", err);
+			/* Refused before anything changed: the state stands. */
+			bool refused = rc == -EALREADY || rc == -ENOTSUP;
+			if (!strcmp(c->name, "create") || !refused)
+				m->state = MS_ERROR;
+		} else {
+			m->error[0] = '\0';
+			if (!strcmp(c->name, "create")) {
+				m->created = true;
+				m->state = MS_RUNNING;
+			}
+		}
+		/* A state the command left unknown is checked again. */
+		if (!rc && (m->state == MS_STARTING || m->state == MS_STOPPING))
+			m->state = c->during == MS_STARTING ? MS_RUNNING : MS_STOPPED;
+		record_save(m, NULL);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
+{
+	pthread_mutex_lock(&m->lock);
+	int rc = begin_locked(m, c, err);
+	if (rc) {
+		if (rc != -EBUSY && !m->removed)
+			snprintf(m->error, sizeof(m->error), "%s", err);
+		pthread_mutex_unlock(&m->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&m->lock);
+	machine_log(m, "command '%s'", c->name);
+	rc = c->fn(m, err);
+	machine_log(m, "command '%s' %s%s%s", c->name, rc ? "failed: " : "done",
+		    rc ? err : "", "");
+	finish(m, c, rc, err);
+	return rc;
+}
+
+int machine_command(struct machine *m, const char *cmdline, char *err)
+{
+	char word[64];
+	int i = ctl_parse(cmdline, strlen(cmdline), word, sizeof(word), err);
+	if (i < 0) {
+		pthread_mutex_lock(&m->lock);
+		if (!m->removed)
+			snprintf(m->error, sizeof(m->error), "%s", err);
+		pthread_mutex_unlock(&m->lock);
+		return i;
+	}
+	return run_cmd(m, &ctl_cmds[i], err);
+}
+
+int machine_set_driver(struct machine *m, const char *text, char *err)
+{
+	char name[64];
+	size_t len = strlen(text);
+	while (len && isspace((unsigned char)text[len - 1]))
+		len--;
+	while (len && isspace((unsigned char)*text)) {
+		text++;
+		len--;
+	}
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	if (!len)
+		rc = error_set(err, EINVAL, "empty driver name: write one of the names in .drivers/");
+	else if (len >= sizeof(name))
+		rc = error_set(err, EINVAL, "unknown driver '%.32s...'", text);
+	if (!rc) {
+		memcpy(name, text, len);
+		name[len] = '\0';
+		if (!driver_find(name))
+			rc = error_set(err, EINVAL, "unknown driver '%s': see .drivers/ for the drivers machinefs has", name);
+	}
+	if (!rc && m->busy)
+		rc = error_set(err, EBUSY, "machine '%s' is busy: '%s' is running", m->name, m->busy);
+	if (!rc && m->created)
+		rc = error_set(err, EEXIST, "machine '%s' is already created with driver '%s'",
+			       m->name, m->driver_name);
+	if (!rc && m->config && strcmp(m->driver_name, name)) {
+		/* A failed create of another driver: start the record afresh. */
+		cJSON_Delete(m->config);
+		m->config = NULL;
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s/config.json", m->dir);
+		unlink(path);
+	}
+	if (!rc) {
+		snprintf(m->driver_name, sizeof(m->driver_name), "%s", name);
+		machine_bind_driver(m);
+		memset(&m->base, 0, sizeof(m->base));
+		record_save(m, NULL);
+	} else if (rc != -EBUSY) {
+		snprintf(m->error, sizeof(m->error), "%s", err);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return rc;
+	return run_cmd(m, &ctl_cmds[0], err);
+}
+
+int store_remove(struct store *s, struct machine *m, bool force, char *err)
+{
+	(void)s;
+	return run_cmd(m, &ctl_cmds[force ? 9 : 8], err);
+}
+
+void machine_refresh_state(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	bool idle = !m->busy && m->created && m->driver && m->driver->state && !m->removed;
+	unsigned gen = m->gen;
+	pthread_mutex_unlock(&m->lock);
+	if (!idle)
+		return;
+	struct call c;
+	call_begin(&c, m);
+	enum machine_state st = MS_NONE;
+	int rc = m->driver->state(&c.ctx, &st);
+	call_end(&c);
+	pthread_mutex_lock(&m->lock);
+	if (m->gen == gen && !m->busy) {
+		m->refreshed = time(NULL);
+		if (rc)
+			st = MS_ERROR;
+		if (st != m->state) {
+			machine_log(m, "state %s -> %s%s%s", machine_state_name(m->state),
+				    machine_state_name(st), rc ? ": " : "", rc ? c.ctx.err : "");
+			m->state = st;
+			m->changed = time(NULL);
+			record_save(m, NULL);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}

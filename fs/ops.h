@@ -1,0 +1,21 @@
+/* Core-internal: the ctl command table and provisioning glue. */
+#ifndef MFS_OPS_H
+#define MFS_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fs/machine.h"
+
+/* Parse one ctl write: the index of the command in the table, or -errno
+ * with the reason in err. word gets the command's name. */
+int ctl_parse(const char *text, size_t len, char *word, size_t wlen, char *err);
+const char *const *ctl_command_names(size_t *n);
+/* Whether name can run on m now (driver support and state). m->lock held. */
+bool ctl_command_allowed(const struct machine *m, const char *name);
+
+enum provision_kind { PROVISION_FULL, PROVISION_CERTS, PROVISION_UPGRADE };
+/* Provision m over SSH (runs while m is busy). */
+int machine_provision(struct machine *m, enum provision_kind kind, char *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* Glue from a machine's record to provision/: the SSH target, the
+ * engine options and the TLS file paths. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/config.h"
+#include "fs/ops.h"
+#include "fs/store_internal.h"
+#include "lib/json.h"
+#include "provision/certs.h"
+#include "provision/provision.h"
+
+static void log_line(void *arg, const char *line)
+{
+	machine_log(arg, "%s", line);
+}
+
+/* The engine port from the driver's URL: tcp://host:PORT. */
+static int url_port(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+	int port = colon ? atoi(colon + 1) : 0;
+	return port > 0 ? port : 2376;
+}
+
+int machine_provision(struct machine *m, enum provision_kind kind, char *err)
+{
+	char ip[256], user[64], key[4096], url[1024] = "", known[PATH_MAX + 16];
+	char server_cert[PATH_MAX + 16], server_key[PATH_MAX + 16];
+	char ca[PATH_MAX + 16], ca_key[PATH_MAX + 16], cert[PATH_MAX + 16], ckey[PATH_MAX + 16];
+	char org[512];
+	struct engine_options eo;
+	struct strlist sans = STRLIST_INIT;
+	int port;
+
+	pthread_mutex_lock(&m->lock);
+	snprintf(ip, sizeof(ip), "%s", m->base.ip);
+	snprintf(user, sizeof(user), "%s", *m->base.ssh_user ? m->base.ssh_user : "root");
+	snprintf(key, sizeof(key), "%s", m->base.ssh_key_path);
+	port = m->base.ssh_port ? m->base.ssh_port : 22;
+	if (m->driver->url) {
+		struct driver_ctx ctx;
+		machine_driver_ctx(m, &ctx);
+		m->driver->url(&ctx, url, sizeof(url));
+	}
+	host_options_engine(m->config, &eo);
+	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
+	json_list(ao, "ServerCertSANs", &sans);
+	const char *root = store_root(m->store);
+	snprintf(ca, sizeof(ca), "%s", json_str(ao, "CaCertPath", ""));
+	snprintf(ca_key, sizeof(ca_key), "%s", json_str(ao, "CaPrivateKeyPath", ""));
+	snprintf(cert, sizeof(cert), "%s", json_str(ao, "ClientCertPath", ""));
+	snprintf(ckey, sizeof(ckey), "%s", json_str(ao, "ClientKeyPath", ""));
+	if (!*ca)
+		snprintf(ca, sizeof(ca), "%s/certs/ca.pem", root);
+	if (!*ca_key)
+		snprintf(ca_key, sizeof(ca_key), "%s/certs/ca-key.pem", root);
+	if (!*cert)
+		snprintf(cert, sizeof(cert), "%s/certs/cert.pem", root);
+	if (!*ckey)
+		snprintf(ckey, sizeof(ckey), "%s/certs/key.pem", root);
+	pthread_mutex_unlock(&m->lock);
+
+	snprintf(known, sizeof(known), "%s/known_hosts", m->dir);
+	snprintf(server_cert, sizeof(server_cert), "%s/server.pem", m->dir);
+	snprintf(server_key, sizeof(server_key), "%s/server-key.pem", m->dir);
+	snprintf(org, sizeof(org), "%s.%s", certs_user_org(), m->name);
+
+	struct provision_request r = {
+		.machine = m->name,
+		.driver_name = m->driver->name,
+		.ip = ip,
+		.engine_port = url_port(url),
+		.ssh = {
+			.host = ip, .port = port, .user = user,
+			.key_path = key, .known_hosts = known,
+			.cancel = &m->cancel, .log_fn = log_line, .log_arg = m,
+		},
+		.engine = &eo,
+		.tls_sans = &sans,
+		.ca_cert = ca, .ca_key = ca_key,
+		.client_cert = cert, .client_key = ckey,
+		.server_cert = server_cert, .server_key = server_key,
+		.org = org,
+		.cancel = &m->cancel,
+		.log_fn = log_line, .log_arg = m,
+	};
+	int rc;
+	switch (kind) {
+	case PROVISION_CERTS:
+		machine_log(m, "Regenerating TLS certificates");
+		rc = provision_regenerate_certs(&r, err);
+		break;
+	case PROVISION_UPGRADE:
+		machine_log(m, "Upgrading docker...");
+		rc = provision_upgrade(&r, err);
+		break;
+	default:
+		machine_log(m, "Provisioning...");
+		rc = provision_run(&r, err);
+		break;
+	}
+	if (!rc) {
+		char version[64] = "";
+		if (!engine_check_tls(ip, r.engine_port, ca, cert, ckey, 20000, version,
+				      sizeof(version), NULL)) {
+			pthread_mutex_lock(&m->lock);
+			snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+	engine_options_clear(&eo);
+	strlist_clear(&sans);
+	return rc;
+}

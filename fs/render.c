@@ -1,0 +1,220 @@
+/* Generated file contents, in Docker Machine's exact strings. */
+#include "fs/render.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/config.h"
+#include "fs/ops.h"
+#include "fs/store_internal.h"
+#include "lib/fileutil.h"
+
+/* Caller holds m->lock. */
+static void url_locked(struct machine *m, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!m->created && !m->config)
+		return;
+	if (m->driver && m->driver->url) {
+		struct driver_ctx ctx;
+		machine_driver_ctx(m, &ctx);
+		m->driver->url(&ctx, buf, len);
+	} else if (*m->base.ip) {
+		snprintf(buf, len, "tcp://%s:2376", m->base.ip);
+	}
+}
+
+void render_driver(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	if (*m->driver_name)
+		strbuf_addf(sb, "%s\n", m->driver_name);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_state(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	strbuf_addf(sb, "%s\n", machine_state_name(m->state));
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_ip(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	if (*m->base.ip && (m->created || m->config))
+		strbuf_addf(sb, "%s\n", m->base.ip);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_url(struct machine *m, struct strbuf *sb)
+{
+	char url[1024];
+	pthread_mutex_lock(&m->lock);
+	url_locked(m, url, sizeof(url));
+	pthread_mutex_unlock(&m->lock);
+	if (*url)
+		strbuf_addf(sb, "%s\n", url);
+}
+
+struct shell_fmt {
+	const char *prefix, *delim, *suffix;
+};
+
+static const struct shell_fmt shells[] = {
+	[SHELL_POSIX] = { "export ", "=\"", "\"\n" },
+	[SHELL_FISH] = { "set -gx ", " \"", "\";\n" },
+	[SHELL_TCSH] = { "setenv ", " \"", "\";\n" },
+	[SHELL_POWERSHELL] = { "$Env:", " = \"", "\"\n" },
+	[SHELL_CMD] = { "SET ", "=", "\n" },
+	[SHELL_EMACS] = { "(setenv \"", "\" \"", "\")\n" },
+};
+
+void render_env_lines(enum env_shell shell, const char *host,
+		      const char *cert_path, const char *name,
+		      struct strbuf *sb)
+{
+	const struct shell_fmt *f = &shells[shell];
+	const char *keys[] = { "DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH",
+			       "DOCKER_MACHINE_NAME" };
+	const char *vals[] = { "1", host, cert_path, name };
+	for (int i = 0; i < 4; i++)
+		strbuf_addf(sb, "%s%s%s%s%s", f->prefix, keys[i], f->delim, vals[i], f->suffix);
+}
+
+void render_env(struct machine *m, enum env_shell shell, struct strbuf *sb)
+{
+	char url[1024];
+	pthread_mutex_lock(&m->lock);
+	url_locked(m, url, sizeof(url));
+	pthread_mutex_unlock(&m->lock);
+	if (*url)
+		render_env_lines(shell, url, m->dir, m->name, sb);
+}
+
+/* Go's %q for the plain paths we have: quotes and backslashes escaped. */
+static void add_quoted(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_addch(sb, '\\');
+		strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+}
+
+void render_config(struct machine *m, struct strbuf *sb)
+{
+	char url[1024];
+	pthread_mutex_lock(&m->lock);
+	url_locked(m, url, sizeof(url));
+	pthread_mutex_unlock(&m->lock);
+	if (!*url)
+		return;
+	static const char *const flags[][2] = {
+		{ "--tlscacert=", "ca.pem" },
+		{ "--tlscert=", "cert.pem" },
+		{ "--tlskey=", "key.pem" },
+	};
+	strbuf_addstr(sb, "--tlsverify\n");
+	for (int i = 0; i < 3; i++) {
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s/%s", m->dir, flags[i][1]);
+		strbuf_addstr(sb, flags[i][0]);
+		add_quoted(sb, path);
+		strbuf_addch(sb, '\n');
+	}
+	strbuf_addf(sb, "-H=%s\n", url);
+}
+
+void render_config_json(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	config_render_masked(m, sb);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void add_time(struct strbuf *sb, time_t t)
+{
+	struct tm tm;
+	char buf[32];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strbuf_addstr(sb, buf);
+}
+
+void render_ctl(struct machine *m, struct strbuf *sb)
+{
+	size_t n;
+	const char *const *names = ctl_command_names(&n);
+	pthread_mutex_lock(&m->lock);
+	strbuf_addstr(sb, "commands");
+	for (size_t i = 0; i < n; i++)
+		if (ctl_command_allowed(m, names[i]))
+			strbuf_addf(sb, " %s", names[i]);
+	strbuf_addch(sb, '\n');
+	if (m->busy) {
+		strbuf_addf(sb, "running %s since ", m->busy);
+		add_time(sb, m->busy_since);
+		strbuf_addch(sb, '\n');
+	} else {
+		strbuf_addstr(sb, "running none\n");
+	}
+	if (m->refreshed) {
+		strbuf_addf(sb, "refreshed %lds ago at ", (long)(time(NULL) - m->refreshed));
+		add_time(sb, m->refreshed);
+		strbuf_addch(sb, '\n');
+	} else {
+		strbuf_addstr(sb, "refreshed never\n");
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_error(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	if (*m->error) {
+		/* One line. */
+		for (const char *p = m->error; *p; p++)
+			strbuf_addch(sb, *p == '\n' ? ' ' : *p);
+		strbuf_addch(sb, '\n');
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_docker_version(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	if (*m->docker_version)
+		strbuf_addf(sb, "%s\n", m->docker_version);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void render_ssh(struct machine *m, const char *what, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!strcmp(what, "user"))
+		strbuf_addf(sb, "%s\n", *m->base.ssh_user ? m->base.ssh_user : "root");
+	else if (!strcmp(what, "port"))
+		strbuf_addf(sb, "%d\n", m->base.ssh_port ? m->base.ssh_port : 22);
+	else if (!strcmp(what, "host"))
+		strbuf_addf(sb, "%s\n", m->base.ip);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void option_lines(const struct driver_option *o, struct strbuf *sb)
+{
+	static const char *const types[] = { "string", "int", "bool", "list" };
+	for (; o && o->name; o++)
+		strbuf_addf(sb, "%s\t%s\t%s\t%s%s\n", o->name, types[o->type],
+			    o->def ? o->def : "", o->help,
+			    (o->flags & OPT_REQUIRED) ? " (required)" : "");
+}
+
+void render_driver_options(const struct machine_driver *d, struct strbuf *sb)
+{
+	option_lines(d->options, sb);
+	option_lines(host_options, sb);
+}
