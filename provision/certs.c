@@ -6,11 +6,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -381,71 +384,122 @@ int certs_make_server(const char *ca_cert, const char *ca_key,
 /* ---- bootstrap -------------------------------------------------------- */
 
 /* Whether the pair must be (re)made: either file missing, or the
- * certificate's NotAfter in the past. An unreadable certificate is an
- * error: it is not ours to throw away. */
-static int needs_new(const char *cert, const char *key, bool *out, char *err)
+ * certificate's NotAfter in the past (*expired). An unreadable
+ * certificate is an error: it is not ours to throw away. */
+static int needs_new(const char *cert, const char *key, bool *out,
+		     bool *expired, char *err)
 {
 	time_t na;
 	*out = true;
+	*expired = false;
 	if (!path_exists(cert) || !path_exists(key))
 		return 0;
 	int ret = certs_not_after(cert, &na, err);
 	if (ret)
 		return ret;
-	*out = na <= time(NULL);
+	*out = *expired = na <= time(NULL);
 	return 0;
 }
 
-int certs_bootstrap(const char *certdir, const char *org, bool *created,
-		    char *err)
+static int make_ca(const char *org, const char *ca, const char *cakey,
+		   char *err)
+{
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int ret = make_cert(CERT_CA, org, NULL, NULL, NULL, 0, &x, &k, err);
+	if (!ret)
+		ret = write_pair(x, k, ca, cakey, err);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ret;
+}
+
+/* The work of certs_bootstrap_detail, with certdir locked. */
+static int bootstrap_locked(const char *certdir, const char *org,
+			    unsigned *made, char *err)
 {
 	char ca[PATH_MAX], cakey[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	char client_org[512];
-	bool new_ca, new_client;
+	bool new_ca, new_client, expired;
 	int ret;
 
-	if (created)
-		*created = false;
-	if (!org || !org[0])
-		org = certs_user_org();
-	if (strlen(certdir) + sizeof("/ca-key.pem") > sizeof(ca))
-		return error_set(err, ENAMETOOLONG, "path too long: '%s'", certdir);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", certdir);
 	snprintf(cakey, sizeof(cakey), "%s/ca-key.pem", certdir);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
 	snprintf(key, sizeof(key), "%s/key.pem", certdir);
 	if (snprintf(client_org, sizeof(client_org), "%s.bootstrap", org) >=
 	    (int)sizeof(client_org))
-		return error_set(err, ENAMETOOLONG, "organisation too long: '%.64s...'", org);
+		return error_set(err, ENAMETOOLONG,
+				 "organisation too long: '%.64s...'", org);
 
-	if ((ret = mkdir_p(certdir, 0700, err)))
+	if ((ret = needs_new(ca, cakey, &new_ca, &expired, err)))
 		return ret;
-	if ((ret = needs_new(ca, cakey, &new_ca, err)))
-		return ret;
+	if (expired)
+		*made |= CERTS_CA_EXPIRED;
 	if (new_ca) {
-		X509 *x = NULL;
-		EVP_PKEY *k = NULL;
-		ret = make_cert(CERT_CA, org, NULL, NULL, NULL, 0, &x, &k, err);
-		if (!ret)
-			ret = write_pair(x, k, ca, cakey, err);
-		X509_free(x);
-		EVP_PKEY_free(k);
-		if (ret)
+		if ((ret = make_ca(org, ca, cakey, err)))
 			return ret;
-		if (created)
-			*created = true;
+		*made |= CERTS_MADE_CA;
 	}
-	/* A client signed by a CA we just replaced is no use. */
-	new_client = new_ca;
-	if (!new_client && (ret = needs_new(cert, key, &new_client, err)))
-		return ret;
+	if (!new_ca) {
+		if ((ret = needs_new(cert, key, &new_client, &expired, err)))
+			return ret;
+	} else {
+		/* A client signed by the CA we just replaced is no use,
+		 * whatever state it is in. */
+		char ignored[ERR_MAX];
+		if (needs_new(cert, key, &new_client, &expired, ignored))
+			expired = false;
+		new_client = true;
+	}
+	if (expired)
+		*made |= CERTS_CLIENT_EXPIRED;
 	if (new_client) {
 		ret = make_signed(CERT_CLIENT, ca, cakey, client_org, NULL, 0,
 				  cert, key, err);
 		if (ret)
 			return ret;
-		if (created)
-			*created = true;
+		*made |= CERTS_MADE_CLIENT;
 	}
 	return 0;
+}
+
+int certs_bootstrap_detail(const char *certdir, const char *org,
+			   unsigned *made, char *err)
+{
+	unsigned dummy;
+	int ret, fd;
+
+	if (!made)
+		made = &dummy;
+	*made = 0;
+	if (!org || !org[0])
+		org = certs_user_org();
+	if (strlen(certdir) + sizeof("/ca-key.pem") > PATH_MAX)
+		return error_set(err, ENAMETOOLONG, "path too long: '%s'", certdir);
+	if ((ret = mkdir_p(certdir, 0700, err)))
+		return ret;
+	fd = open(certdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, errno, "cannot open '%s'", certdir);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			ret = error_errno(err, errno, "cannot lock '%s'", certdir);
+			close(fd);
+			return ret;
+		}
+	}
+	ret = bootstrap_locked(certdir, org, made, err);
+	close(fd); /* drops the lock */
+	return ret;
+}
+
+int certs_bootstrap(const char *certdir, const char *org, bool *created,
+		    char *err)
+{
+	unsigned made = 0;
+	int ret = certs_bootstrap_detail(certdir, org, &made, err);
+	if (created)
+		*created = made & (CERTS_MADE_CA | CERTS_MADE_CLIENT);
+	return ret;
 }

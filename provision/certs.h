@@ -17,9 +17,26 @@ const char *certs_user_org(void);
  * CA: O=<org>, IsCA, KeyUsage KeyEncipherment|DigitalSignature|
  * KeyAgreement|CertSign. Client: O=<org>.<bootstrap>, ExtKeyUsage
  * ClientAuth, KeyUsage DigitalSignature, signed by the CA.
- * *created (may be NULL) tells whether anything was made. */
+ * *created (may be NULL) tells whether anything was made.
+ * Safe to call from several threads or processes at once: the work is
+ * done under an exclusive flock(2) on certdir itself. */
 int certs_bootstrap(const char *certdir, const char *org, bool *created,
 		    char *err);
+
+/* What certs_bootstrap_detail did, as bits in *made; lets the caller log
+ * Docker Machine's lines ("CA certificate is outdated and needs to be
+ * regenerated", "Creating CA: ...", "Client certificate is outdated...",
+ * "Creating client certificate: ..."). The client is made again whenever
+ * the CA is. */
+enum {
+	CERTS_CA_EXPIRED = 1 << 0,     /* ca.pem was there but expired */
+	CERTS_MADE_CA = 1 << 1,        /* ca.pem + ca-key.pem written */
+	CERTS_CLIENT_EXPIRED = 1 << 2, /* cert.pem was there but expired */
+	CERTS_MADE_CLIENT = 1 << 3,    /* cert.pem + key.pem written */
+};
+/* certs_bootstrap with the detail; made may be NULL. */
+int certs_bootstrap_detail(const char *certdir, const char *org,
+			   unsigned *made, char *err);
 
 /* A server certificate signed by the CA: O=<org>.<machine>, ExtKeyUsage
  * ServerAuth, SANs = each of sans (IP SAN when it parses as an IP, else

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,8 +304,9 @@ static void test_bootstrap_keeps_and_renews(void)
 
 	/* An expired client certificate: renewed, CA kept. */
 	write_expired(path_in("store/certs", "cert.pem"), "alice.bootstrap");
-	CHECK(certs_bootstrap(certdir, "alice", &created, err) == 0);
-	CHECK(created);
+	unsigned made = 0;
+	CHECK(certs_bootstrap_detail(certdir, "alice", &made, err) == 0);
+	CHECK(made == (CERTS_CLIENT_EXPIRED | CERTS_MADE_CLIENT));
 	CHECK(same_file(path_in("store/certs", "ca.pem"), old[0]));
 	CHECK(!same_file(path_in("store/certs", "key.pem"), old[3]));
 	time_t na = 0;
@@ -322,8 +324,8 @@ static void test_bootstrap_keeps_and_renews(void)
 	write_expired(path_in("store/certs", "ca.pem"), "alice");
 	CHECK(certs_not_after(path_in("store/certs", "ca.pem"), &na, err) == 0);
 	CHECK(na < time(NULL));
-	CHECK(certs_bootstrap(certdir, "alice", &created, err) == 0);
-	CHECK(created);
+	CHECK(certs_bootstrap_detail(certdir, "alice", &made, err) == 0);
+	CHECK(made == (CERTS_CA_EXPIRED | CERTS_MADE_CA | CERTS_MADE_CLIENT));
 	for (int i = 0; i < 4; i++)
 		CHECK(!same_file(path_in("store/certs", names[i]), old[i]));
 	CHECK(certs_not_after(path_in("store/certs", "ca.pem"), &na, err) == 0);
@@ -337,6 +339,49 @@ static void test_bootstrap_keeps_and_renews(void)
 	X509_free(ca);
 	for (int i = 0; i < 4; i++)
 		free(old[i]);
+	CHECK(certs_bootstrap_detail(certdir, "alice", &made, err) == 0);
+	CHECK(made == 0);
+}
+
+struct racer {
+	const char *certdir;
+	unsigned made;
+	int rc;
+	char err[ERR_MAX];
+};
+
+static void *race_bootstrap(void *arg)
+{
+	struct racer *r = arg;
+	r->rc = certs_bootstrap_detail(r->certdir, "alice", &r->made, r->err);
+	return NULL;
+}
+
+/* Creates racing on one store: one makes the pair, the others find it. */
+static void test_bootstrap_race(void)
+{
+	char certdir[4200];
+	struct racer r[4];
+	pthread_t t[4];
+	int makers = 0;
+	snprintf(certdir, sizeof(certdir), "%s/race/certs", dir);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){ .certdir = certdir };
+		CHECK(pthread_create(&t[i], NULL, race_bootstrap, &r[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(r[i].rc == 0);
+		if (r[i].rc)
+			fprintf(stderr, "racer %d: %s\n", i, r[i].err);
+		if (r[i].made == (CERTS_MADE_CA | CERTS_MADE_CLIENT))
+			makers++;
+		else
+			CHECK(r[i].made == 0);
+	}
+	CHECK(makers == 1);
+	CHECK(openssl_verify(path_in("race/certs", "ca.pem"),
+			     path_in("race/certs", "cert.pem"), "sslclient") == 0);
 }
 
 static void test_bootstrap_errors(void)
@@ -676,6 +721,7 @@ int main(void)
 	test_user_org();
 	test_bootstrap();
 	test_bootstrap_keeps_and_renews();
+	test_bootstrap_race();
 	test_bootstrap_errors();
 	test_server_cert();
 	test_engine_check();
