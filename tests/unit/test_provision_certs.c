@@ -587,6 +587,31 @@ static int silent_listener(int *port)
 	return fd;
 }
 
+/* The real docker CLI (Go's crypto/tls and x509) against the server:
+ * it must accept our server certificate and present our client pair.
+ * Returns the exit status; the output goes to out. -2: no docker CLI. */
+static int docker_cli(const char *host, int port, const char *ca,
+		      const char *cert, const char *key, char *out, size_t len)
+{
+	char cmd[12000];
+	if (run("command -v docker >/dev/null 2>&1") != 0)
+		return -2;
+	snprintf(cmd, sizeof(cmd),
+		 "env -u DOCKER_HOST -u DOCKER_CONTEXT -u DOCKER_TLS_VERIFY "
+		 "-u DOCKER_CERT_PATH DOCKER_CONFIG='%s/dockercfg' "
+		 "DOCKER_API_VERSION=1.41 timeout 20 docker --tlsverify "
+		 "--tlscacert '%s' --tlscert '%s' --tlskey '%s' "
+		 "-H tcp://%s:%d version 2>&1",
+		 dir, ca, cert, key, host, port);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -635,6 +660,28 @@ static void test_engine_check(void)
 	CHECK(engine_check_tls("127.0.0.1", srv.port, ca, cert, key, 5000, version,
 			       3, err) == 0);
 	CHECK_STR(version, "20");
+
+	/* Docker's own client accepts what we made, both ways. */
+	char out[8192];
+	CHECK(mkdir_p(path_in("www", "v1.41"), 0700, err) == 0);
+	CHECK(write_file_atomic(path_in("www", "_ping"), "OK", 2, 0644, err) == 0);
+	CHECK(write_file_atomic(path_in("www/v1.41", "version"), body, strlen(body),
+				0644, err) == 0);
+	rc = docker_cli("127.0.0.1", srv.port, ca, cert, key, out, sizeof(out));
+	if (rc == -2) {
+		fprintf(stderr, "  (no docker CLI: Go TLS interop not checked)\n");
+	} else {
+		CHECK(rc == 0);
+		CHECK(strstr(out, "20.10.24") != NULL);
+		if (rc)
+			fprintf(stderr, "docker version: %s\n", out);
+		rc = docker_cli("localhost", srv.port, ca, cert, key, out, sizeof(out));
+		CHECK(rc == 0);
+		/* Go refuses an engine certificate from another CA. */
+		rc = docker_cli("127.0.0.1", srv.port, path_in("other/certs", "ca.pem"),
+				cert, key, out, sizeof(out));
+		CHECK(rc != 0 && strstr(out, "certificate") != NULL);
+	}
 
 	/* The engine's certificate is not from our CA. */
 	version[0] = 'x';
