@@ -41,7 +41,11 @@ static int ssl_fail(char *err, int errnum, const char *what, const char *subject
 	unsigned long e = ERR_get_error();
 	char reason[256] = "unknown openssl error";
 	if (e) {
-		ERR_error_string_n(e, reason, sizeof(reason));
+		const char *r = ERR_reason_error_string(e);
+		if (r)
+			snprintf(reason, sizeof(reason), "%s", r);
+		else
+			ERR_error_string_n(e, reason, sizeof(reason));
 		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
 			errnum = ENOMEM;
 	}
@@ -59,6 +63,14 @@ const char *certs_user_org(void)
 
 /* ---- reading ---------------------------------------------------------- */
 
+/* Never ask for a passphrase (OpenSSL would prompt on the terminal):
+ * an encrypted key is an error. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf, (void)size, (void)rwflag, (void)arg;
+	return -1;
+}
+
 static int load_cert(const char *path, X509 **out, char *err)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -66,7 +78,7 @@ static int load_cert(const char *path, X509 **out, char *err)
 	if (ret)
 		return ret;
 	BIO *bio = BIO_new_mem_buf(strbuf_str(&sb), (int)sb.len);
-	*out = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	*out = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
 	BIO_free(bio);
 	strbuf_release(&sb);
 	if (!*out)
@@ -81,7 +93,7 @@ static int load_key(const char *path, EVP_PKEY **out, char *err)
 	if (ret)
 		return ret;
 	BIO *bio = BIO_new_mem_buf(strbuf_str(&sb), (int)sb.len);
-	*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	BIO_free(bio);
 	if (sb.buf)
 		OPENSSL_cleanse(sb.buf, sb.alloc);

@@ -164,6 +164,8 @@ int engine_check_tls(const char *host, int port, const char *ca_cert,
 	curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
 	curl_easy_setopt(c, CURLOPT_SSLKEY, client_key);
 	curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	/* An encrypted key fails instead of prompting on a terminal. */
+	curl_easy_setopt(c, CURLOPT_KEYPASSWD, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "machinefs");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -495,6 +496,15 @@ static void test_server_cert(void)
 	CHECK(certs_make_server(ca, path_in("store", "nokey.pem"), "a.m1", one, 1,
 				sp, sk, err) == -ENOENT);
 	CHECK(strstr(err, "nokey.pem") != NULL);
+	/* An encrypted CA key is refused, never prompted for. */
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl rsa -aes256 -passout pass:secret -in '%s' -out '%s' 2>/dev/null",
+		 cakey, path_in("store", "enc-ca-key.pem"));
+	CHECK(run(cmd) == 0);
+	CHECK(certs_make_server(ca, path_in("store", "enc-ca-key.pem"), "a.m1", one,
+				1, sp, sk, err) == -EINVAL);
+	CHECK(strstr(err, "enc-ca-key.pem") != NULL);
 	/* A CA key that is not the CA's. */
 	CHECK(certs_make_server(ca, path_in("store/certs", "key.pem"), "a.m1", one,
 				1, sp, sk, err) == -EINVAL);
@@ -521,6 +531,8 @@ static int server_start(struct server *s, const char *docroot, const char *cert,
 	if (s->pid < 0)
 		return -1;
 	if (s->pid == 0) {
+		/* Never outlive the test, even when it is killed. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (chdir(docroot) < 0 || !freopen(log, "w", stdout) ||
 		    !freopen("/dev/null", "r", stdin))
 			_exit(127);
@@ -701,6 +713,17 @@ static void test_engine_check(void)
 			      path_in("other/certs", "key.pem"), 5000, NULL, 0, err);
 	CHECK(rc == -EPROTO);
 	fprintf(stderr, "  (wrong client: %d %s)\n", rc, err);
+
+	/* An encrypted client key fails, without a prompt. */
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl rsa -aes256 -passout pass:secret -in '%s' -out '%s' 2>/dev/null",
+		 key, path_in("www", "enc-key.pem"));
+	CHECK(run(cmd) == 0);
+	rc = engine_check_tls("127.0.0.1", srv.port, ca, cert,
+			      path_in("www", "enc-key.pem"), 5000, NULL, 0, err);
+	CHECK(rc == -EPROTO);
+	fprintf(stderr, "  (encrypted key: %s)\n", err);
 
 	/* No client certificate at all is refused before any network. */
 	CHECK(engine_check_tls("127.0.0.1", srv.port, ca, path_in("www", "none.pem"),
