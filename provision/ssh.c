@@ -62,14 +62,18 @@ int ssh_wait(struct ssh_conn *c, int64_t deadline)
 	return cancelled(c) ? -ECANCELED : 0;
 }
 
-/* strerror, lowercased: "connection refused". */
-static const char *errtext(int e, char *buf, size_t len)
+const char *ssh_lower(const char *msg, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", strerror(e < 0 ? -e : e));
+	snprintf(buf, len, "%s", msg);
 	if (buf[0] && isupper((unsigned char)buf[0]) &&
 	    !(buf[1] && isupper((unsigned char)buf[1])))
 		buf[0] = (char)tolower((unsigned char)buf[0]);
 	return buf;
+}
+
+static const char *errtext(int e, char *buf, size_t len)
+{
+	return ssh_lower(strerror(e < 0 ? -e : e), buf, len);
 }
 
 static int errno_of(int rc)
@@ -132,10 +136,7 @@ int ssh_error(struct ssh_conn *c, int rc, char *err, const char *fmt, ...)
 	if (c->session)
 		libssh2_session_last_error(c->session, &msg, NULL, 0);
 	if (msg && msg[0]) {
-		snprintf(text, sizeof(text), "%s", msg);
-		if (isupper((unsigned char)text[0]) &&
-		    !isupper((unsigned char)text[1]))
-			text[0] = (char)tolower((unsigned char)text[0]);
+		ssh_lower(msg, text, sizeof(text));
 	} else {
 		errtext(e, text, sizeof(text));
 	}
@@ -233,7 +234,8 @@ static int tcp_connect(struct ssh_conn *c, const struct ssh_target *t,
 		return error_set(err, gai == EAI_NONAME ? EHOSTUNREACH : EIO,
 				 "cannot resolve '%s': %s", t->host,
 				 gai == EAI_SYSTEM ? errtext(errno, text, sizeof(text))
-						   : gai_strerror(gai));
+						   : ssh_lower(gai_strerror(gai), text,
+							       sizeof(text)));
 	for (ai = res; ai; ai = ai->ai_next) {
 		ret = tcp_connect_one(c, ai, deadline);
 		if (!ret || ret == -ECANCELED || ret == -ETIMEDOUT)
@@ -267,8 +269,11 @@ static int wait_or_fail(struct ssh_conn *c, int64_t deadline, int timeout_ms,
 		return error_set(err, ETIMEDOUT,
 				 "%s '%s' timed out after %d ms", what, c->peer,
 				 timeout_ms);
-	if (ret)
-		return error_errno(err, -ret, "%s '%s'", what, c->peer);
+	if (ret) {
+		char text[128];
+		return error_set(err, -ret, "%s '%s': %s", what, c->peer,
+				 errtext(ret, text, sizeof(text)));
+	}
 	return 0;
 }
 
@@ -382,9 +387,12 @@ static int check_target(const struct ssh_target *t, char *err)
 	if (!t->known_hosts || !t->known_hosts[0])
 		return error_set(err, EINVAL,
 				 "ssh target '%s' has no known_hosts file", t->host);
-	if (access(t->key_path, R_OK) < 0)
-		return error_errno(err, errno, "cannot read ssh key '%s'",
-				   t->key_path);
+	if (access(t->key_path, R_OK) < 0) {
+		char text[128];
+		int e = errno;
+		return error_set(err, e, "cannot read ssh key '%s': %s",
+				 t->key_path, errtext(e, text, sizeof(text)));
+	}
 	return 0;
 }
 

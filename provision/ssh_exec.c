@@ -157,9 +157,11 @@ static int wait_or_fail(struct run *r, char *err)
 		return error_set(err, ETIMEDOUT,
 				 "command '%.200s' on '%s' timed out after %d ms",
 				 r->cmd, r->c->peer, r->timeout_ms);
-	if (ret)
-		return error_errno(err, -ret, "command '%.200s' on '%s'", r->cmd,
-				   r->c->peer);
+	if (ret) {
+		char text[128];
+		return error_set(err, -ret, "command '%.200s' on '%s': %s", r->cmd,
+				 r->c->peer, ssh_lower(strerror(-ret), text, sizeof(text)));
+	}
 	return 0;
 }
 

@@ -69,11 +69,12 @@ static int load(LIBSSH2_SESSION *s, const char *path,
 				 path);
 	if (access(path, F_OK) == 0 &&
 	    libssh2_knownhost_readfile(hosts, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		char *msg = NULL;
+		char *msg = NULL, text[256];
 		libssh2_session_last_error(s, &msg, NULL, 0);
+		ssh_lower(msg ? msg : "unreadable", text, sizeof(text));
 		libssh2_knownhost_free(hosts);
 		return error_set(err, EINVAL, "cannot read known_hosts '%s': %s",
-				 path, msg ? msg : "unreadable");
+				 path, text);
 	}
 	*out = hosts;
 	return 0;

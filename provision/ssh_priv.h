@@ -46,6 +46,9 @@ int ssh_wait(struct ssh_conn *c, int64_t deadline);
 int ssh_error(struct ssh_conn *c, int rc, char *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* msg with its first letter lowercased (not for acronyms) into buf. */
+const char *ssh_lower(const char *msg, char *buf, size_t len);
+
 /* One line to the log, if any. */
 void ssh_log(struct ssh_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

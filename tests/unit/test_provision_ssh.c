@@ -380,6 +380,23 @@ static void test_cancel(void)
 	CHECK(now_ms() - t0 < 2000);
 	pthread_join(th, NULL);
 	ssh_close(c);
+	c = NULL;
+
+	/* The server side dies mid-command: the connection is lost, and
+	 * says so on the next command too. */
+	cancel_flag = 0;
+	CHECK(ssh_connect(&t, &c, err) == 0);
+	if (c) {
+		int ret = ssh_exec(c, "kill -9 $PPID; sleep 5", NULL, 0, NULL, NULL,
+				   NULL, 3000, err);
+		CHECK(ret == -ECONNRESET);
+		if (ret != -ECONNRESET)
+			fprintf(stderr, "  got %d: %s\n", ret, err);
+		CHECK(ssh_exec(c, "true", NULL, 0, NULL, NULL, NULL, 0, err) == -ENOTCONN);
+		ssh_close(c);
+		c = NULL;
+	}
+	cancel_flag = 1;
 	/* Set before connecting. */
 	CHECK(ssh_connect(&t, &c, err) == -ECANCELED);
 	CHECK(c == NULL);
