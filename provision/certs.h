@@ -17,8 +17,10 @@ const char *certs_user_org(void);
  * CA: O=<org>, IsCA, KeyUsage KeyEncipherment|DigitalSignature|
  * KeyAgreement|CertSign. Client: O=<org>.<bootstrap>, ExtKeyUsage
  * ClientAuth, KeyUsage DigitalSignature, signed by the CA.
- * *created (may be NULL) tells whether anything was made.
- * Safe to call from several threads or processes at once: the work is
+ * A pair with either file missing is made again; a certificate that
+ * does not parse is an error and is left alone. org NULL or "" means
+ * certs_user_org(). *created (may be NULL) tells whether anything was
+ * made. Safe to call from several threads or processes at once: the work is
  * done under an exclusive flock(2) on certdir itself. */
 int certs_bootstrap(const char *certdir, const char *org, bool *created,
 		    char *err);
@@ -38,14 +40,17 @@ enum {
 int certs_bootstrap_detail(const char *certdir, const char *org,
 			   unsigned *made, char *err);
 
-/* A server certificate signed by the CA: O=<org>.<machine>, ExtKeyUsage
- * ServerAuth, SANs = each of sans (IP SAN when it parses as an IP, else
- * DNS SAN); written to cert_out (0644) and key_out (0600) atomically. */
+/* A server certificate signed by the CA: O=<org> (the caller passes the
+ * whole "<user>.<machine>"), ExtKeyUsage ServerAuth, KeyUsage
+ * DigitalSignature|KeyEncipherment|KeyAgreement, SANs = each of sans (IP
+ * SAN when it parses as an IPv4/IPv6 address, else DNS SAN; NULL and ""
+ * skipped); written to cert_out (0644) and key_out (0600) atomically.
+ * A CA key that does not match ca_cert, or is encrypted, is -EINVAL. */
 int certs_make_server(const char *ca_cert, const char *ca_key,
 		      const char *org, const char *const *sans, size_t nsans,
 		      const char *cert_out, const char *key_out, char *err);
 
-/* NotAfter of a PEM certificate file. */
+/* NotAfter of a PEM certificate file (-ENOENT missing, -EINVAL not PEM). */
 int certs_not_after(const char *cert_path, time_t *out, char *err);
 
 #endif
