@@ -137,7 +137,10 @@ void engine_render_defaults(const struct engine_config *c, struct strbuf *out)
 			strbuf_addch(&opts, ' ');
 		strbuf_addstr(&opts, args.v[i]);
 	}
-	strbuf_addstr(out, "# written by machinefs\nDOCKER_OPTS=");
+	/* Debian's init script runs $DOCKERD, /usr/sbin/dockerd by default. */
+	strbuf_addstr(out, "# written by machinefs\nDOCKERD=");
+	sh_quote(out, c->dockerd);
+	strbuf_addstr(out, "\nDOCKER_OPTS=");
 	sh_quote(out, strbuf_str(&opts));
 	strbuf_addch(out, '\n');
 	if (c->eo)

@@ -40,6 +40,7 @@ void engine_args(const struct engine_config *c, struct strlist *args);
 void engine_render_systemd(const struct engine_config *c, struct strbuf *out);
 
 /* /etc/default/docker (sysvinit) or /etc/conf.d/docker (openrc):
+ *   DOCKERD='PATH'
  *   DOCKER_OPTS='ARGS'
  *   export 'K=V' */
 void engine_render_defaults(const struct engine_config *c, struct strbuf *out);

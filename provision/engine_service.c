@@ -130,15 +130,15 @@ int engine_restart(struct remote *rm, const struct host_facts *f, char *err)
 	case INIT_SYSTEMD:
 		script = "systemctl daemon-reload && { systemctl stop docker; "
 			 STOP_LEFTOVERS "; } && systemctl enable docker >/dev/null 2>&1; "
-			 "systemctl start docker";
+			 "systemctl start docker </dev/null";
 		break;
 	case INIT_SYSVINIT:
 		script = "/etc/init.d/docker stop >/dev/null 2>&1; " STOP_LEFTOVERS
-			 "; /etc/init.d/docker start";
+			 "; /etc/init.d/docker start </dev/null";
 		break;
 	case INIT_OPENRC:
 		script = "rc-service docker stop >/dev/null 2>&1; " STOP_LEFTOVERS
-			 "; rc-update add docker default >/dev/null 2>&1; rc-service docker start";
+			 "; rc-update add docker default >/dev/null 2>&1; rc-service docker start </dev/null";
 		break;
 	default:
 		script = STOP_LEFTOVERS "; cd / && "

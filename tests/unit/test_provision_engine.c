@@ -110,6 +110,7 @@ static void test_args_and_defaults(void)
 	c.storage_driver = "overlay2";
 	engine_render_defaults(&c, &sb);
 	CHECK_STR(sb.buf, "# written by machinefs\n"
+			  "DOCKERD='/usr/sbin/dockerd'\n"
 			  "DOCKER_OPTS='-H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock "
 			  "--storage-driver overlay2 --tlsverify --tlscacert /etc/docker/ca.pem "
 			  "--tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem "
