@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
@@ -235,6 +236,13 @@ static bool node_content(struct node *n, struct strbuf *sb)
 	}
 }
 
+/* An open file: the snapshot for readers, the buffer for option writes. */
+struct ofile {
+	struct node n;
+	struct strbuf content;
+	bool dirty; /* option buffer to apply at flush */
+};
+
 static mode_t node_mode(const struct node *n)
 {
 	switch (n->kind) {
@@ -262,7 +270,16 @@ static mode_t node_mode(const struct node *n)
 static int mfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct node n;
-	int rc = parse_path(path, &n);
+	int rc;
+	if (!path && fi) {
+		/* fstat of an open file (nullpath_ok): its node, one more ref. */
+		n = ((struct ofile *)(uintptr_t)fi->fh)->n;
+		if (n.m)
+			__atomic_add_fetch(&n.m->refs, 1, __ATOMIC_ACQ_REL);
+		rc = 0;
+	} else {
+		rc = parse_path(path ? path : "", &n);
+	}
 	if (rc)
 		return rc;
 	memset(st, 0, sizeof(*st));
@@ -306,6 +323,8 @@ static int mfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		       enum fuse_readdir_flags flags)
 {
 	struct node n;
+	if (!path)
+		path = (const char *)(uintptr_t)fi->fh;
 	int rc = parse_path(path, &n);
 	if (rc)
 		return rc;
@@ -358,13 +377,6 @@ static int mfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 	return rc;
 }
 
-/* An open file: the snapshot for readers, the buffer for option writes. */
-struct ofile {
-	struct node n;
-	struct strbuf content;
-	bool dirty; /* option buffer to apply at flush */
-};
-
 static bool node_writable(const struct node *n)
 {
 	return n->kind == N_OPTION || (n->kind == N_FILE && n->file->write);
@@ -406,7 +418,14 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 			strbuf_release(&sb);
 		}
 	} else if (of->n.kind == N_FILE && of->n.file->write && acc != O_RDONLY) {
-		/* ctl/driver: a write is a command; nothing to snapshot. */
+		/* ctl/driver: a write is a command; nothing to snapshot. The
+		 * kernel serialises writes to one inode, so a second command
+		 * on a busy machine is refused here, at open. */
+		pthread_mutex_lock(&of->n.m->lock);
+		bool busy = of->n.m->busy != NULL;
+		pthread_mutex_unlock(&of->n.m->lock);
+		if (busy)
+			return -EBUSY;
 	} else if (!node_content(&of->n, &of->content)) {
 		return -ENOENT;
 	}
@@ -641,8 +660,8 @@ static int mfs_utimens(const char *path, const struct timespec tv[2],
 		       struct fuse_file_info *fi)
 {
 	struct node n;
-	int rc = parse_path(path, &n);
-	if (!rc)
+	int rc = path ? parse_path(path, &n) : 0;
+	if (path && !rc)
 		node_release(&n);
 	return rc;
 }
@@ -652,6 +671,7 @@ static int mfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return -EPERM;
 }
 
+/* With nullpath_ok, readdir gets no path: opendir keeps it in fh. */
 static int mfs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct node n;
@@ -660,7 +680,19 @@ static int mfs_opendir(const char *path, struct fuse_file_info *fi)
 		return rc;
 	rc = S_ISDIR(node_mode(&n)) ? 0 : -ENOTDIR;
 	node_release(&n);
+	if (!rc) {
+		char *copy = strdup(path);
+		if (!copy)
+			return -ENOMEM;
+		fi->fh = (uint64_t)(uintptr_t)copy;
+	}
 	return rc;
+}
+
+static int mfs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	free((char *)(uintptr_t)fi->fh);
+	return 0;
 }
 
 static void *mfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -670,6 +702,9 @@ static void *mfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->direct_io = 0;
 	cfg->hard_remove = 1;
+	/* Writes use the handle only: a blocked ctl write must not hold
+	 * libfuse's path lock, or rmdir of its machine waits for it. */
+	cfg->nullpath_ok = 1;
 	if (g_refresh_interval >= 0)
 		store_refresher_start(g_store, g_refresh_interval);
 	return NULL;
@@ -687,6 +722,7 @@ static const struct fuse_operations ops = {
 	.getattr = mfs_getattr,
 	.readdir = mfs_readdir,
 	.opendir = mfs_opendir,
+	.releasedir = mfs_releasedir,
 	.open = mfs_open,
 	.create = mfs_create,
 	.read = mfs_read,
@@ -704,10 +740,54 @@ static const struct fuse_operations ops = {
 
 int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
 {
+	struct fuse_cmdline_opts opts;
+	if (fuse_parse_cmdline(args, &opts) != 0)
+		return 1;
+	int rc = 1;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "machinefs: no mount point given (see machinefs --help)\n");
+		return 1;
+	}
 	g_store = s;
 	g_refresh_interval = refresh;
 	g_uid = getuid();
 	g_gid = getgid();
 	g_mount_time = time(NULL);
-	return fuse_main(args->argc, args->argv, &ops, NULL);
+	struct fuse *f = fuse_new(args, &ops, sizeof(ops), NULL);
+	if (!f)
+		goto out;
+	if (fuse_mount(f, opts.mountpoint) != 0)
+		goto out_destroy;
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	struct fuse_session *se = fuse_get_session(f);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_unmount;
+	if (opts.singlethread) {
+		rc = fuse_loop(f);
+	} else {
+		/* Long commands block their thread: allow many at once (libfuse
+		 * 3.14's fuse_main ignores -o max_threads). */
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, (unsigned)opts.clone_fd);
+		fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(cfg, opts.max_threads > 256 && opts.max_threads < 100000
+						   ? opts.max_threads : 256);
+		rc = fuse_loop_mt(f, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	fuse_remove_signal_handlers(se);
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);
+out:
+	free(opts.mountpoint);
+	return rc ? 1 : 0;
+}
+
+void fuse_tree_help(struct fuse_args *args)
+{
+	fuse_cmdline_help();
+	fuse_lib_help(args);
 }

@@ -10,4 +10,7 @@
  * between background state checks (<0: none). */
 int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh);
 
+/* FUSE's own options, for --help. */
+void fuse_tree_help(struct fuse_args *args);
+
 #endif

@@ -47,14 +47,12 @@ int main(int argc, char *argv[])
 		return 1;
 	if (o.show_version) {
 		printf("machinefs version %s\n", MACHINEFS_VERSION);
-		fuse_opt_add_arg(&args, "--version");
-		return fuse_main(args.argc, args.argv, &(struct fuse_operations){ 0 }, NULL) ? 1 : 0;
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		return 0;
 	}
 	if (o.show_help) {
 		usage(argv[0]);
-		fuse_opt_add_arg(&args, "--help");
-		args.argv[0][0] = '\0';
-		fuse_main(args.argc, args.argv, &(struct fuse_operations){ 0 }, NULL);
+		fuse_tree_help(&args);
 		return 0;
 	}
 	char root[4096];
@@ -72,8 +70,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "machinefs: %s\n", err);
 		return 1;
 	}
-	/* Long commands block their thread: allow many at once. */
-	fuse_opt_add_arg(&args, "-omax_threads=256");
 	int rc = fuse_tree_main(&args, s, o.refresh);
 	store_close(s);
 	fuse_opt_free_args(&args);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/config.h"
@@ -60,6 +61,29 @@ static void call_end(struct call *c)
 
 typedef int (*drv_fn)(struct driver_ctx *);
 
+/* Test hook: MACHINEFS_FAULTS="create=sleep:5,remove=fail" delays or
+ * fails a driver method before it runs. */
+static int inject_fault(struct machine *m, const char *what, char *err)
+{
+	const char *spec = getenv("MACHINEFS_FAULTS");
+	size_t wl = strlen(what);
+	for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		if (strncmp(p, what, wl) || p[wl] != '=')
+			continue;
+		const char *act = p + wl + 1;
+		if (!strncmp(act, "fail", 4))
+			return error_set(err, EIO, "injected fault in driver '%s'", what);
+		if (!strncmp(act, "sleep:", 6)) {
+			machine_log(m, "injected delay of %ss in driver '%s'", act + 6, what);
+			for (int i = atoi(act + 6) * 10; i > 0 && !m->cancel; i--)
+				nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			if (m->cancel)
+				return error_set(err, EINTR, "'%s' was cancelled", what);
+		}
+	}
+	return 0;
+}
+
 /* Every driver call goes through here: logged, a missing method is
  * -ENOTSUP naming the driver. */
 static int driver_call(struct machine *m, const char *what, drv_fn fn,
@@ -72,7 +96,9 @@ static int driver_call(struct machine *m, const char *what, drv_fn fn,
 	struct call c;
 	call_begin(&c, m);
 	machine_log(m, "driver %s: %s", d->name, what);
-	int rc = fn(&c.ctx);
+	int rc = inject_fault(m, what, c.ctx.err);
+	if (!rc)
+		rc = fn(&c.ctx);
 	if (rc) {
 		error_set(err, rc, "%s", *c.ctx.err ? c.ctx.err : "driver call failed");
 		machine_log(m, "driver %s: %s failed: %s", d->name, what, err);
@@ -176,13 +202,12 @@ static int op_create(struct machine *m, char *err)
 	rc = copy_client_certs(m, err);
 	if (rc)
 		return rc;
-	if (m->driver->supports & DRV_SSH) {
-		rc = machine_provision(m, PROVISION_FULL, err);
-		if (rc)
-			return rc;
-	}
-	machine_log(m, "Docker is up and running!");
-	return 0;
+	if (!(m->driver->supports & DRV_SSH))
+		return 0; /* Docker Machine skips the rest for "none" */
+	rc = machine_provision(m, PROVISION_FULL, err);
+	if (!rc)
+		machine_log(m, "Docker is up and running!");
+	return rc;
 }
 
 static int op_simple(struct machine *m, const char *what, drv_fn fn,

@@ -254,7 +254,8 @@ int store_open(const char *root, struct store **out, char *err)
 		s->v[s->n++] = m;
 	}
 	closedir(d);
-	qsort(s->v, s->n, sizeof(*s->v), cmp_machine);
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_machine);
 	*out = s;
 	return 0;
 }
