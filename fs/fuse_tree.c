@@ -783,7 +783,9 @@ out_destroy:
 	fuse_destroy(f);
 out:
 	free(opts.mountpoint);
-	return rc ? 1 : 0;
+	/* The loop returns the signal that ended it (SIGTERM, SIGINT,
+	 * SIGHUP): a clean unmount, not an error. */
+	return rc < 0 ? 1 : 0;
 }
 
 void fuse_tree_help(struct fuse_args *args)

@@ -587,8 +587,72 @@ static void test_unreachable(void)
 	CHECK(ssh_connect(&t, &c, err) == -EINVAL);
 }
 
-int main(void)
+/* `test_provision_ssh lab HOST USER KEY KNOWN_HOSTS`: the same checks
+ * against a lab host (tests/e2e/t_ssh_lab.sh). Prints "fingerprint FP".
+ * `test_provision_ssh connect HOST USER KEY KNOWN_HOSTS`: connect only,
+ * print the error; exit status 0 when connected. */
+static int lab_main(int argc, char **argv)
 {
+	struct ssh_target t = { 0 };
+	struct ssh_conn *c = NULL;
+	struct strbuf out = STRBUF_INIT;
+	char err[ERR_MAX] = "", fp[128] = "", fp2[128] = "";
+	bool sudo;
+	int status = -1;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: %s lab|connect HOST USER KEY KNOWN_HOSTS\n", argv[0]);
+		return 2;
+	}
+	t.host = argv[2];
+	t.port = 22;
+	t.user = argv[3];
+	t.key_path = argv[4];
+	t.known_hosts = argv[5];
+	t.log_fn = log_line;
+	t.log_arg = &logs;
+	sudo = strcmp(t.user, "root") != 0;
+	if (!strcmp(argv[1], "connect")) {
+		int ret = ssh_connect(&t, &c, err);
+		printf("%s\n", ret ? err : "connected");
+		ssh_close(c);
+		return ret ? 1 : 0;
+	}
+	CHECK(ssh_connect(&t, &c, err) == 0);
+	if (!c) {
+		fprintf(stderr, "connect: %s\n", err);
+		return test_report();
+	}
+	CHECK(ssh_known_host_fingerprint(t.known_hosts, t.host, 22, fp, sizeof(fp), err) == 0);
+	printf("fingerprint %s\n", fp);
+	CHECK(ssh_exec(c, "hostname", NULL, 0, &out, NULL, &status, 0, err) == 0);
+	CHECK(status == 0 && strncmp(strbuf_str(&out), "lab-", 4) == 0);
+	if (sudo) {
+		CHECK(ssh_exec(c, "sudo -n true", NULL, 0, NULL, NULL, &status, 0, err) == 0);
+		CHECK(status == 0);
+	}
+	CHECK(ssh_write_file(c, "/etc/mfs-ssh-lab", "pinned\n", 7, 0600, sudo, err) == 0);
+	strbuf_reset(&out);
+	CHECK(ssh_run(c, sudo ? "sudo -n stat -c %a:%U /etc/mfs-ssh-lab && sudo -n cat /etc/mfs-ssh-lab"
+			      : "stat -c %a:%U /etc/mfs-ssh-lab && cat /etc/mfs-ssh-lab",
+		      &out, 0, err) == 0);
+	CHECK_STR(strbuf_str(&out), "600:root\npinned\n");
+	test_big(c);
+	ssh_close(c);
+	c = NULL;
+	/* Again: the pin matches. */
+	CHECK(ssh_connect(&t, &c, err) == 0);
+	ssh_close(c);
+	CHECK(ssh_known_host_fingerprint(t.known_hosts, t.host, 22, fp2, sizeof(fp2), err) == 0);
+	CHECK_STR(fp2, fp);
+	strbuf_release(&out);
+	return test_report();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		return lab_main(argc, argv);
 	if (access("/usr/sbin/sshd", X_OK) != 0) {
 		fprintf(stderr, "/usr/sbin/sshd missing: apt-get install openssh-server\n");
 		return 1;

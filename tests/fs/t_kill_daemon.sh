@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# kill -9 of the daemon while a create runs leaves a readable store: the
+# machine shows in Error (interrupted) and can be created again. SIGTERM
+# unmounts cleanly.
+. "$(dirname "$0")/lib.sh"
+export MACHINEFS_FAULTS="create=sleep:30"
+mount_fs
+M=$MNT/k
+mkdir $M && put $M/options/url tcp://127.0.0.1:2376
+put $M/driver none 2>/dev/null &
+writer=$!
+for _ in $(seq 50); do grep -q "^running create" $M/ctl 2>/dev/null && break; sleep 0.1; done
+grep -q "^running create" $M/ctl && ok || fail "create not running"
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+wait $writer 2>/dev/null
+fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+# Every JSON file in the store parses.
+for f in $STORE/machines/k/*.json; do
+	python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$f" && ok || fail "torn $f"
+done
+ls $STORE/machines/k/*.tmp* 2>/dev/null && fail "temp files left" || ok
+
+unset MACHINEFS_FAULTS
+mount_fs
+expect_eq "state after kill -9" "$(cat $M/state)" "Error"
+case "$(cat $M/error)" in "'create' was interrupted"*) ok ;; *) fail "error: $(cat $M/error)" ;; esac
+expect_eq "option kept" "$(cat $M/options/url)" "tcp://127.0.0.1:2376"
+put $M/ctl create && ok || fail "retry: $(cat $M/error)"
+expect_eq "state after retry" "$(cat $M/state)" "Running"
+
+# SIGTERM: clean unmount, the record as it was.
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+expect_eq "daemon exit status on SIGTERM" "$?" "0"
+DAEMON_PID=
+mountpoint -q "$MNT" && fail "still mounted after SIGTERM" || ok
+mount_fs
+expect_eq "state after SIGTERM and remount" "$(cat $M/state)" "Running"
+finish

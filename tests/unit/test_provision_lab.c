@@ -1,0 +1,141 @@
+/* Provisioning against a real lab host (tests/lab/lab.sh): driven by
+ * tests/e2e/t_provision_lab.sh through the environment; skipped (0
+ * passed, 0 failed) when MFS_LAB is not set.
+ *   LAB_IP LAB_USER(root) LAB_KEY LAB_STORE LAB_NAME(lab)
+ *   LAB_OP: provision | regenerate-certs | upgrade
+ *   LAB_EXPECT: "" for success, else the exact error message expected
+ *   LAB_INSTALL_URL LAB_LABELS LAB_INSECURE LAB_TLS_SAN (comma lists)
+ * Prints each log line as "log: ...". */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/err.h"
+#include "lib/fileutil.h"
+#include "lib/strbuf.h"
+#include "provision/certs.h"
+#include "provision/provision.h"
+#include "tests/unit/harness.h"
+
+static struct strbuf logbuf = STRBUF_INIT;
+
+static void log_line(void *arg, const char *line)
+{
+	printf("log: %s\n", line);
+	fflush(stdout);
+	strbuf_addf(&logbuf, "%s\n", line);
+}
+
+static const char *env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return v && v[0] ? v : def;
+}
+
+static void split(const char *csv, struct strlist *l)
+{
+	const char *p = csv;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		if (n)
+			strlist_addn(l, p, n);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+}
+
+int main(void)
+{
+	char err[ERR_MAX] = "", path[6][1024], known[1024], mdir[1024], certdir[1024];
+	struct engine_options eo = { 0 };
+	struct strlist sans = STRLIST_INIT;
+	volatile int cancel = 0;
+	int rc;
+
+	if (!getenv("MFS_LAB")) {
+		printf("SKIP: MFS_LAB not set (run by tests/e2e/t_provision_lab.sh)\n");
+		return test_report();
+	}
+	const char *ip = env("LAB_IP", "");
+	const char *store = env("LAB_STORE", test_tmpdir());
+	const char *name = env("LAB_NAME", "lab");
+	const char *op = env("LAB_OP", "provision");
+	const char *expect = env("LAB_EXPECT", "");
+
+	snprintf(certdir, sizeof(certdir), "%s/certs", store);
+	snprintf(mdir, sizeof(mdir), "%s/machines/%s", store, name);
+	CHECK(certs_bootstrap(certdir, certs_user_org(), NULL, err) == 0);
+	CHECK(mkdir_p(mdir, 0700, err) == 0);
+	snprintf(path[0], sizeof(path[0]), "%s/ca.pem", certdir);
+	snprintf(path[1], sizeof(path[1]), "%s/ca-key.pem", certdir);
+	snprintf(path[2], sizeof(path[2]), "%s/cert.pem", certdir);
+	snprintf(path[3], sizeof(path[3]), "%s/key.pem", certdir);
+	snprintf(path[4], sizeof(path[4]), "%s/server.pem", mdir);
+	snprintf(path[5], sizeof(path[5]), "%s/server-key.pem", mdir);
+	snprintf(known, sizeof(known), "%s/known_hosts", mdir);
+	snprintf(eo.install_url, sizeof(eo.install_url), "%s", env("LAB_INSTALL_URL", "none"));
+	split(getenv("LAB_LABELS"), &eo.labels);
+	split(getenv("LAB_INSECURE"), &eo.insecure_registry);
+	split(getenv("LAB_ENV"), &eo.env);
+	split(getenv("LAB_TLS_SAN"), &sans);
+	eo.tls_verify = true;
+	char org[256];
+	snprintf(org, sizeof(org), "%s.%s", certs_user_org(), name);
+
+	struct provision_request r = {
+		.machine = name,
+		.driver_name = "generic",
+		.ip = ip,
+		.engine_port = 2376,
+		.ssh = {
+			.host = ip, .port = atoi(env("LAB_PORT", "22")),
+			.user = env("LAB_USER", "root"), .key_path = env("LAB_KEY", ""),
+			.known_hosts = known, .cancel = &cancel,
+			.log_fn = log_line, .log_arg = NULL,
+		},
+		.engine = &eo,
+		.tls_sans = &sans,
+		.ca_cert = path[0], .ca_key = path[1],
+		.client_cert = path[2], .client_key = path[3],
+		.server_cert = path[4], .server_key = path[5],
+		.org = org,
+		.cancel = &cancel,
+		.log_fn = log_line,
+	};
+	if (!strcmp(op, "regenerate-certs"))
+		rc = provision_regenerate_certs(&r, err);
+	else if (!strcmp(op, "upgrade"))
+		rc = provision_upgrade(&r, err);
+	else
+		rc = provision_run(&r, err);
+	printf("result: %d %s\n", rc, err);
+
+	if (expect[0]) {
+		CHECK(rc < 0);
+		CHECK_STR(err, expect);
+	} else {
+		CHECK(rc == 0);
+		CHECK_STR(err, "");
+		char version[64] = "";
+		CHECK(engine_check_tls(ip, 2376, path[0], path[2], path[3], 10000,
+				       version, sizeof(version), err) == 0);
+		CHECK(version[0] != '\0');
+		printf("engine version: %s\n", version);
+		CHECK(path_exists(path[4]) && path_exists(path[5]));
+		CHECK(strstr(logbuf.buf, "Copying certs to the remote machine...") != NULL);
+		CHECK(strstr(logbuf.buf, "Docker is up and running!") != NULL);
+		if (!strcmp(op, "provision")) {
+			CHECK(strstr(logbuf.buf, "Detecting the provisioner...") != NULL);
+			CHECK(strstr(logbuf.buf, "Provisioning with debian") != NULL);
+		}
+	}
+	strbuf_release(&logbuf);
+	strlist_clear(&sans);
+	strlist_clear(&eo.labels);
+	strlist_clear(&eo.insecure_registry);
+	strlist_clear(&eo.env);
+	return test_report();
+}
