@@ -70,6 +70,11 @@ expect_errno() {
 }
 
 finish() {
+	# The daemon's own errors (sanitizer reports on the ASan build) fail the case.
+	umount_fs
+	if grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/daemon.log" >/dev/null 2>&1; then
+		fail "the daemon reported errors:"; cat "$T/daemon.log"
+	fi
 	echo "$PASSES passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install every dependency (Debian 12 packages) and build machinefs, plus
+# a sanitizer (ASan+UBSan) build used by the test suite.
+#   ./install.sh            packages + build/ + build-asan/
+#   ./install.sh --no-apt   build only
+set -euo pipefail
+cd "$(dirname "$0")"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config
+	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev
+	# tests: test hosts (namespaces with sshd and the Docker engine)
+	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables
+	openssl procps psmisc util-linux python3 inotify-tools
+	# tests: the guest image and QEMU
+	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs
+	# the docker-machine wrapper and its tests
+	bats jq sshfs rsync
+)
+
+if [ "${1:-}" != "--no-apt" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMACHINEFS_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+echo "built build/fs/machinefs (and build-asan/ for the sanitizer suite)"
