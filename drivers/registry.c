@@ -2,9 +2,11 @@
  * is left out here and simply absent. */
 #include "drivers/driver.h"
 
+extern const struct machine_driver generic_driver;
 extern const struct machine_driver none_driver;
 
 const struct machine_driver *const machine_drivers[] = {
+	&generic_driver,
 	&none_driver,
 	NULL,
 };

@@ -38,6 +38,7 @@ static void env_ps(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_P
 static void env_cmd(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_CMD, sb); }
 static void env_emacs(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_EMACS, sb); }
 
+/* The log is read live (see open); this serves the size only. */
 static void render_log(struct machine *m, struct strbuf *sb)
 {
 	char path[PATH_MAX + 16];
@@ -241,7 +242,13 @@ struct ofile {
 	struct node n;
 	struct strbuf content;
 	bool dirty; /* option buffer to apply at flush */
+	int live_fd; /* log: read the growing file itself, not a snapshot */
 };
+
+static bool node_is_log(const struct node *n)
+{
+	return n->kind == N_FILE && !strcmp(n->file->name, "log");
+}
 
 static mode_t node_mode(const struct node *n)
 {
@@ -426,6 +433,13 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&of->n.m->lock);
 		if (busy)
 			return -EBUSY;
+	} else if (node_is_log(&of->n)) {
+		/* `tail -f log` follows it while a command runs. */
+		char path[PATH_MAX + 16];
+		machine_log_path(of->n.m, path, sizeof(path));
+		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0600);
+		if (of->live_fd < 0)
+			return -errno;
 	} else if (!node_content(&of->n, &of->content)) {
 		return -ENOENT;
 	}
@@ -439,12 +453,15 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 	struct ofile *of = calloc(1, sizeof(*of));
 	if (!of)
 		return -ENOMEM;
+	of->live_fd = -1;
 	int rc = parse_path(path, &of->n);
 	if (!rc && (S_ISDIR(node_mode(&of->n))))
 		rc = -EISDIR;
 	if (!rc)
 		rc = open_node(of, fi);
 	if (rc) {
+		if (of->live_fd >= 0)
+			close(of->live_fd);
 		node_release(&of->n);
 		strbuf_release(&of->content);
 		free(of);
@@ -480,6 +497,10 @@ static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	if (of->live_fd >= 0) {
+		ssize_t n = pread(of->live_fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	}
 	if ((size_t)off >= of->content.len)
 		return 0;
 	size_t n = of->content.len - (size_t)off;
@@ -544,6 +565,8 @@ static int mfs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 	apply_option(of);
+	if (of->live_fd >= 0)
+		close(of->live_fd);
 	node_release(&of->n);
 	strbuf_release(&of->content);
 	free(of);

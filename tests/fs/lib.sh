@@ -59,6 +59,7 @@ expect_errno() {
 	EIO) pat="Input/output error" ;;
 	ENOTSUP) pat="not supported" ;;
 	EFBIG) pat="File too large" ;;
+	EKEYREJECTED) pat="Key was rejected" ;;
 	EROFS) pat="Read-only file system" ;;
 	ENAMETOOLONG) pat="File name too long" ;;
 	*) pat=$want ;;

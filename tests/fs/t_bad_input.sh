@@ -66,6 +66,8 @@ put $MNT/other/options/generic-ip-address 10.0.0.1 2>/dev/null && {
 }
 
 # A command while one runs: EBUSY for ctl, driver, options and rmdir.
+exec 7<$M/log
+cat <&7 >/dev/null
 put $M/ctl create &
 bg=$!
 for _ in $(seq 50); do grep -q "^running create" $M/ctl && break; sleep 0.1; done
@@ -76,6 +78,9 @@ expect_errno EBUSY put $M/driver none
 expect_errno EBUSY put $M/options/url tcp://127.0.0.1:10
 expect_errno EBUSY rmdir $M
 wait $bg && ok || fail "the first create failed: $(cat $M/error)"
+# A reader that kept log open sees it grow (tail -f).
+grep -q "command 'create' done" <&7 && ok || fail "log did not grow for an open reader"
+exec 7<&-
 expect_eq "state after retry" "$(cat $M/state)" "Running"
 expect_eq "error cleared" "$(cat $M/error)" ""
 expect_eq "url kept" "$(cat $M/url)" "tcp://127.0.0.1:9"

@@ -1,0 +1,243 @@
+/* The "generic" driver: any host reachable over SSH (Docker Machine's
+ * drivers/generic). No API: create copies the SSH key into the machine's
+ * folder, state is a TCP connect to the SSH port, restart reboots over
+ * SSH, remove leaves the host alone. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/driver.h"
+#include "lib/fileutil.h"
+#include "lib/json.h"
+#include "provision/ssh.h"
+
+struct generic_priv {
+	int engine_port;          /* EnginePort */
+	char ssh_key[PATH_MAX];   /* SSHKey: the user's key as given */
+};
+
+static const struct driver_option generic_options[] = {
+	{ "generic-ip-address", OPT_STRING, NULL, "GENERIC_IP_ADDRESS", "IP Address of machine", OPT_REQUIRED, NULL },
+	{ "generic-ssh-user", OPT_STRING, "root", "GENERIC_SSH_USER", "SSH user", 0, NULL },
+	{ "generic-ssh-key", OPT_STRING, NULL, "GENERIC_SSH_KEY", "SSH private key path (if not provided, ~/.ssh/id_ed25519 or ~/.ssh/id_rsa)", 0, NULL },
+	{ "generic-ssh-port", OPT_INT, "22", "GENERIC_SSH_PORT", "SSH port", 0, NULL },
+	{ "generic-engine-port", OPT_INT, "2376", "GENERIC_ENGINE_PORT", "Docker engine port", 0, NULL },
+	{ NULL },
+};
+
+extern const struct machine_driver generic_driver;
+
+static int generic_configure(struct driver_ctx *ctx)
+{
+	struct generic_priv *p = ctx->priv;
+	const struct machine_driver *d = &generic_driver;
+	const char *ip = driver_opt(ctx, d, "generic-ip-address");
+	if (!ip || !*ip)
+		return error_set(ctx->err, EINVAL,
+				 "generic driver requires the --generic-ip-address option: write it to 'options/generic-ip-address'");
+	if (strlen(ip) >= sizeof(ctx->base->ip))
+		return error_set(ctx->err, EINVAL, "invalid ip address '%.64s...'", ip);
+	int port, eport;
+	int rc = driver_opt_int(ctx, d, "generic-ssh-port", &port);
+	if (!rc)
+		rc = driver_opt_int(ctx, d, "generic-engine-port", &eport);
+	if (rc)
+		return rc;
+	if (port < 1 || port > 65535 || eport < 1 || eport > 65535)
+		return error_set(ctx->err, EINVAL, "invalid port: want 1-65535");
+	const char *user = driver_opt(ctx, d, "generic-ssh-user");
+	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
+	snprintf(ctx->base->ssh_user, sizeof(ctx->base->ssh_user), "%s", user);
+	ctx->base->ssh_port = port;
+	p->engine_port = eport;
+
+	const char *key = driver_opt(ctx, d, "generic-ssh-key");
+	if (key && *key) {
+		snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", key);
+	} else {
+		/* No ssh-agent here: take the user's default key. */
+		const char *home = getenv("HOME") ? getenv("HOME") : "/root";
+		const char *names[] = { "id_ed25519", "id_rsa" };
+		p->ssh_key[0] = '\0';
+		for (int i = 0; i < 2 && !*p->ssh_key; i++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/.ssh/%s", home, names[i]);
+			if (path_exists(path))
+				snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", path);
+		}
+		if (!*p->ssh_key)
+			return error_set(ctx->err, EINVAL,
+					 "no SSH key: write its path to 'options/generic-ssh-key'");
+	}
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", p->ssh_key);
+	snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/%s",
+		 ctx->dir, basename(copy));
+	return 0;
+}
+
+static int generic_precreate(struct driver_ctx *ctx)
+{
+	const struct generic_priv *p = ctx->priv;
+	if (access(p->ssh_key, R_OK) < 0)
+		return error_errno(ctx->err, errno, "cannot read SSH key '%s'", p->ssh_key);
+	return 0;
+}
+
+static int generic_create(struct driver_ctx *ctx)
+{
+	const struct generic_priv *p = ctx->priv;
+	driver_log(ctx, "Importing SSH key...");
+	int rc = copy_file(p->ssh_key, ctx->base->ssh_key_path, 0600, ctx->err);
+	if (rc)
+		return rc;
+	char src[PATH_MAX + 8], dst[PATH_MAX + 8];
+	snprintf(src, sizeof(src), "%s.pub", p->ssh_key);
+	snprintf(dst, sizeof(dst), "%s.pub", ctx->base->ssh_key_path);
+	if (path_exists(src))
+		rc = copy_file(src, dst, 0644, ctx->err);
+	return rc;
+}
+
+static int generic_remove(struct driver_ctx *ctx)
+{
+	return 0; /* the host is not ours to delete */
+}
+
+/* A TCP connect to host:port within timeout_ms. */
+static int tcp_probe(const char *host, int port, int timeout_ms)
+{
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%d", port);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai;
+	if (getaddrinfo(host, ps, &hints, &ai))
+		return -EHOSTUNREACH;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = fd < 0 ? -errno : 0;
+	if (!rc && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		rc = -errno;
+		if (rc == -EINPROGRESS) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			int n = poll(&pfd, 1, timeout_ms);
+			int soerr = 0;
+			socklen_t len = sizeof(soerr);
+			if (n <= 0)
+				rc = -ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr)
+				rc = -(soerr ? soerr : errno);
+			else
+				rc = 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static int generic_state(struct driver_ctx *ctx, enum machine_state *out)
+{
+	int port = ctx->base->ssh_port ? ctx->base->ssh_port : 22;
+	*out = tcp_probe(ctx->base->ip, port, 5000) == 0 ? MS_RUNNING : MS_STOPPED;
+	return 0;
+}
+
+static void ssh_target_of(struct driver_ctx *ctx, struct ssh_target *t, char *known,
+			  size_t len)
+{
+	snprintf(known, len, "%s/known_hosts", ctx->dir);
+	memset(t, 0, sizeof(*t));
+	t->host = ctx->base->ip;
+	t->port = ctx->base->ssh_port ? ctx->base->ssh_port : 22;
+	t->user = *ctx->base->ssh_user ? ctx->base->ssh_user : "root";
+	t->key_path = ctx->base->ssh_key_path;
+	t->known_hosts = known;
+	t->cancel = ctx->cancel;
+	t->log_fn = ctx->log_fn;
+	t->log_arg = ctx->log_arg;
+}
+
+static int generic_restart(struct driver_ctx *ctx)
+{
+	struct ssh_target t;
+	char known[PATH_MAX + 16];
+	ssh_target_of(ctx, &t, known, sizeof(known));
+	struct ssh_conn *c;
+	int rc = ssh_connect(&t, &c, ctx->err);
+	if (rc)
+		return rc;
+	const char *cmd = strcmp(t.user, "root") ? "sudo -n shutdown -r now || sudo -n reboot"
+						  : "shutdown -r now || reboot";
+	int status;
+	/* The connection may drop as the host goes down: that is success. */
+	ssh_exec(c, cmd, NULL, 0, NULL, NULL, &status, 30000, ctx->err);
+	ssh_close(c);
+	driver_log(ctx, "Waiting for SSH to be available...");
+	/* Down first, then back up: up to 5 minutes. */
+	time_t deadline = time(NULL) + 300;
+	sleep(2);
+	while (time(NULL) < deadline && !driver_cancelled(ctx)) {
+		if (ssh_connect(&t, &c, ctx->err) == 0) {
+			rc = ssh_run(c, "exit 0", NULL, 10000, ctx->err);
+			ssh_close(c);
+			if (!rc)
+				return 0;
+		}
+		sleep(1);
+	}
+	if (driver_cancelled(ctx))
+		return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);
+	return error_set(ctx->err, ETIMEDOUT, "'%s' did not come back after a reboot: %s",
+			 ctx->base->ip, ctx->err);
+}
+
+static int generic_url(struct driver_ctx *ctx, char *buf, size_t len)
+{
+	const struct generic_priv *p = ctx->priv;
+	if (!*ctx->base->ip)
+		return -ENOENT;
+	snprintf(buf, len, "tcp://%s:%d", ctx->base->ip, p->engine_port ? p->engine_port : 2376);
+	return 0;
+}
+
+static int generic_load(struct driver_ctx *ctx, const cJSON *obj)
+{
+	struct generic_priv *p = ctx->priv;
+	p->engine_port = (int)json_int(obj, "EnginePort", 2376);
+	snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", json_str(obj, "SSHKey", ""));
+	return 0;
+}
+
+static int generic_save(const struct driver_ctx *ctx, cJSON *obj)
+{
+	const struct generic_priv *p = ctx->priv;
+	json_put_int(obj, "EnginePort", p->engine_port);
+	json_put_str(obj, "SSHKey", p->ssh_key);
+	return 0;
+}
+
+const struct machine_driver generic_driver = {
+	.name = "generic",
+	.supports = DRV_SSH | DRV_RESTART | DRV_REMOVE,
+	.options = generic_options,
+	.priv_size = sizeof(struct generic_priv),
+	.configure = generic_configure,
+	.precreate_check = generic_precreate,
+	.create = generic_create,
+	.remove = generic_remove,
+	.restart = generic_restart,
+	.state = generic_state,
+	.url = generic_url,
+	.load = generic_load,
+	.save = generic_save,
+};
