@@ -17,6 +17,7 @@
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
 #include "provision/certs.h"
+#include "provision/provision.h"
 
 /* A driver call on private copies; published back on success. */
 struct call {
@@ -525,6 +526,25 @@ int store_remove(struct store *s, struct machine *m, bool force, char *err)
 	return run_cmd(m, &ctl_cmds[force ? 9 : 8], err);
 }
 
+/* The engine's version over TLS with the machine's client files. */
+static void check_engine(struct machine *m, const char *url, char *version, size_t len)
+{
+	char host[256];
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	const char *colon = strrchr(h, ':');
+	if (!colon || (size_t)(colon - h) >= sizeof(host))
+		return;
+	memcpy(host, h, (size_t)(colon - h));
+	host[colon - h] = '\0';
+	char ca[PATH_MAX + 16], cert[PATH_MAX + 16], key[PATH_MAX + 16];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", m->dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", m->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", m->dir);
+	if (engine_check_tls(host, atoi(colon + 1), ca, cert, key, 3000, version, len, NULL))
+		version[0] = '\0';
+}
+
 void machine_refresh_state(struct machine *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -537,16 +557,22 @@ void machine_refresh_state(struct machine *m)
 	call_begin(&c, m);
 	enum machine_state st = MS_NONE;
 	int rc = m->driver->state(&c.ctx, &st);
+	char url[1024] = "", version[64] = "";
+	if (!rc && st == MS_RUNNING && m->driver->url && m->driver->url(&c.ctx, url, sizeof(url)) == 0)
+		check_engine(m, url, version, sizeof(version));
 	call_end(&c);
 	pthread_mutex_lock(&m->lock);
 	if (m->gen == gen && !m->busy) {
 		m->refreshed = time(NULL);
 		if (rc)
 			st = MS_ERROR;
-		if (st != m->state) {
+		bool changed = st != m->state || strcmp(version, m->docker_version);
+		if (st != m->state)
 			machine_log(m, "state %s -> %s%s%s", machine_state_name(m->state),
 				    machine_state_name(st), rc ? ": " : "", rc ? c.ctx.err : "");
+		if (changed) {
 			m->state = st;
+			snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
 			m->changed = time(NULL);
 			record_save(m, NULL);
 		}

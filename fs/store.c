@@ -350,23 +350,54 @@ void store_forget(struct store *s, struct machine *m)
 	pthread_rwlock_unlock(&s->lock);
 }
 
-void store_refresh_states(struct store *s)
+/* One sweep: idle machines are checked by a few threads at once, so a
+ * slow or unreachable host does not hold up the others. */
+struct sweep {
+	struct store *s;
+	struct strlist names;
+	size_t next; /* atomic */
+};
+
+static bool store_stopping(struct store *s)
 {
-	struct strlist names = STRLIST_INIT;
-	store_list(s, &names);
-	for (size_t i = 0; i < names.n; i++) {
-		struct machine *m = store_get(s, names.v[i]);
+	pthread_mutex_lock(&s->stop_lock);
+	bool stop = s->stopping;
+	pthread_mutex_unlock(&s->stop_lock);
+	return stop;
+}
+
+static void *sweep_worker(void *arg)
+{
+	struct sweep *w = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&w->next, 1, __ATOMIC_ACQ_REL);
+		if (i >= w->names.n || store_stopping(w->s))
+			break;
+		struct machine *m = store_get(w->s, w->names.v[i]);
 		if (!m)
 			continue;
 		machine_refresh_state(m);
 		machine_put(m);
-		pthread_mutex_lock(&s->stop_lock);
-		bool stop = s->stopping;
-		pthread_mutex_unlock(&s->stop_lock);
-		if (stop)
-			break;
 	}
-	strlist_clear(&names);
+	return NULL;
+}
+
+#define SWEEP_THREADS 16
+
+void store_refresh_states(struct store *s)
+{
+	struct sweep w = { .s = s, .names = STRLIST_INIT };
+	store_list(s, &w.names);
+	size_t n = w.names.n < SWEEP_THREADS ? w.names.n : SWEEP_THREADS;
+	pthread_t t[SWEEP_THREADS];
+	size_t started = 0;
+	for (size_t i = 1; i < n; i++)
+		if (pthread_create(&t[started], NULL, sweep_worker, &w) == 0)
+			started++;
+	sweep_worker(&w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	strlist_clear(&w.names);
 }
 
 static void *refresher_main(void *arg)
