@@ -48,7 +48,7 @@ host_vars() {
 # with_lock N CMD...: serialises up/down of one host.
 with_lock() {
 	mkdir -p "$LAB_DIR"
-	exec {lockfd}>"$LAB_DIR/.lock-$1"
+	exec {lockfd}>"$LAB_DIR/.lock-host-$1"
 	flock "$lockfd"
 }
 
@@ -152,7 +152,8 @@ cmd_up() {
 	cg_setup
 
 	local t0=$SECONDS
-	setsid bash "$SELF" __keeper "$N" </dev/null >>"$D/console.log" 2>&1 &
+	# (without our lock: the keeper outlives this command)
+	setsid bash "$SELF" __keeper "$N" {lockfd}>&- </dev/null >>"$D/console.log" 2>&1 &
 	while ! sshd_answers "$IP"; do
 		if ! pid_alive "$(cat "$D/keeper.pid" 2>/dev/null)" && [ $((SECONDS - t0)) -gt 2 ]; then
 			sed 's/^/lab: console: /' "$D/console.log" >&2
