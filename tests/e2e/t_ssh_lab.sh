@@ -38,8 +38,8 @@ for flavour in root sudo; do
 	[ -n "$fp" ] || fail "$flavour host: no fingerprint printed"
 
 	# The pinned key is one of the host's own keys.
-	bash "$LAB" exec "$n" sh -c 'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -E sha256 -f "$f"; done' |
-		grep -qF " $fp " || fail "$flavour host: pinned $fp is none of the host's keys"
+	keys=$(bash "$LAB" exec "$n" sh -c 'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -E sha256 -f "$f"; done')
+	grep -qF " $fp " <<<"$keys" || fail "$flavour host: pinned $fp is none of the host's keys: $keys"
 	[ "$(stat -c %a "$kh")" = 600 ] || fail "$kh is not 0600"
 
 	# OpenSSH's client takes the pin file as it is, strictly.
