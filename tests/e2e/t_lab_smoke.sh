@@ -133,6 +133,18 @@ ssh -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=yes -o Batch
 "$LAB" exec "$NA" sh -c '! pgrep -x dockerd' >/dev/null || fail "dockerd survived the reboot"
 "$LAB" exec "$NA" test -e /etc/mfs-lab-smoke || fail "disk state lost across reboot"
 
+step "a running container when the host goes down"
+"$LAB" exec "$NA" sh -c 'dockerd --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1 &'
+ok=
+for _ in $(seq 300); do
+	if "$LAB" exec "$NA" docker info >/dev/null 2>&1; then ok=1; break; fi
+	sleep 0.2
+done
+[ -n "$ok" ] || fail "dockerd after reboot"
+"$LAB" exec "$NA" docker run -d --name sleeper mfs-busybox /bin/busybox sleep 1000 >/dev/null ||
+	fail "image lost across reboot, or docker run -d"
+[ "$("$LAB" exec "$NA" docker inspect -f '{{.State.Running}}' sleeper)" = true ] || fail "sleeper not running"
+
 step "down both: nothing left"
 pidns_a=$(cat "$LAB_DIR/$NA/pidns")
 pidns_b=$(cat "$LAB_DIR/$NB/pidns")

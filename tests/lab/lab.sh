@@ -313,8 +313,12 @@ first_boot() {
 	chmod 0700 "$home/.ssh"
 	chmod 0600 "$home/.ssh/authorized_keys"
 	chown -R "$user:" "$home/.ssh"
+	# A Debian host has an empty /usr/local (this machine's has tools, a
+	# docker client among them): recreated here, the overlay makes them opaque.
+	rm -rf /usr/local/bin /usr/local/sbin
+	mkdir -m 0755 /usr/local/bin /usr/local/sbin
 	if [ -e /run/mfs-lab-no-docker ]; then
-		dpkg --purge docker.io >/var/log/lab-no-docker.log 2>&1 ||
+		dpkg --purge --no-triggers docker.io >/var/log/lab-no-docker.log 2>&1 ||
 			echo "lab: dpkg --purge docker.io failed" >&2
 	fi
 	# No systemd: reboot/shutdown/halt/poweroff end this pid namespace
