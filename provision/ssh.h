@@ -51,7 +51,8 @@ int ssh_connect(const struct ssh_target *t, struct ssh_conn **out, char *err);
  * out/errout (may be NULL) get stdout/stderr appended. *status (may be
  * NULL) gets the exit status (128+N when killed by signal N). timeout_ms
  * 0: 10 minutes. Returns 0 when the command ran (whatever its status),
- * -errno when it could not be run: -ETIMEDOUT, -ECANCELED (the channel
+ * -errno when it could not be run: -E2BIG (cmd over 32 KiB: send data on
+ * stdin), -ETIMEDOUT, -ECANCELED (the channel
  * is closed; the remote command is not killed: libssh2 1.10 cannot send
  * signals, it sees its output closed), -ECONNRESET, -ENOTCONN.
  * Logs "$ cmd", "exit status N" and the last lines of stderr. */

@@ -16,6 +16,7 @@
 #define LOG_STDERR_LINES 20   /* last lines of stderr in the log */
 #define LOG_LINE_MAX 400
 #define CHUNK 32768
+#define CMD_MAX 32768         /* libssh2 sends the command in one packet */
 
 /* Free the channels of earlier timed-out commands the server has closed
  * since. Non-blocking: the ones still open stay for later or ssh_close. */
@@ -317,6 +318,10 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const void *stdin_data,
 	if (c->cancel && *c->cancel)
 		return error_set(err, ECANCELED, "command '%.200s' on '%s' cancelled",
 				 cmd, c->peer);
+	if (strlen(cmd) > CMD_MAX)
+		return error_set(err, E2BIG,
+				 "command '%.60s...' for '%s' is too long: %zu bytes, at most %d "
+				 "(send data on stdin)", cmd, c->peer, strlen(cmd), CMD_MAX);
 	reap_zombies(c);
 	log_command(c, cmd);
 	ret = open_channel(&r, &ch, err);

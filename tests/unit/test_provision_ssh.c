@@ -244,6 +244,23 @@ static void test_exec(struct ssh_conn *c)
 	CHECK(ssh_exec(c, "echo ignored; echo ignored >&2", NULL, 0, NULL, NULL,
 		       NULL, 0, err) == 0);
 
+	/* Long commands: up to 32 KiB run; longer ones are refused. */
+	{
+		struct strbuf cmd = STRBUF_INIT;
+		strbuf_addstr(&cmd, "printf %s ");
+		for (int i = 0; i < 32000; i++)
+			strbuf_addch(&cmd, 'a');
+		strbuf_addstr(&cmd, " | wc -c");
+		strbuf_reset(&out);
+		CHECK(ssh_exec(c, cmd.buf, NULL, 0, &out, NULL, &status, 0, err) == 0);
+		CHECK_STR(strbuf_str(&out), "32000\n");
+		for (int i = 0; i < 1000; i++)
+			strbuf_addch(&cmd, ' ');
+		CHECK(ssh_exec(c, cmd.buf, NULL, 0, &out, NULL, &status, 0, err) == -E2BIG);
+		CHECK(strstr(err, "too long") != NULL);
+		strbuf_release(&cmd);
+	}
+
 	/* A signal is 128+N. */
 	CHECK(ssh_exec(c, "kill -9 $$", NULL, 0, NULL, NULL, &status, 0, err) == 0);
 	CHECK(status == 128 + 9);
