@@ -206,8 +206,9 @@ static void setup(void)
 	       " ssh-keygen -q -t rsa -b 2048 -N '' -C host-rsa -f host_rsa &&"
 	       " ssh-keygen -q -t ed25519 -N '' -C user-ed -f user_ed &&"
 	       " ssh-keygen -q -t rsa -b 2048 -N '' -C user-rsa -f user_rsa &&"
+	       " ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C user-rsa-pem -f user_rsa_pem &&"
 	       " ssh-keygen -q -t ed25519 -N '' -C wrong -f user_wrong &&"
-	       " cat user_ed.pub user_rsa.pub > authorized_keys",
+	       " cat user_ed.pub user_rsa.pub user_rsa_pem.pub > authorized_keys",
 	       dir) != 0) {
 		fprintf(stderr, "ssh-keygen failed\n");
 		exit(2);
@@ -475,6 +476,14 @@ static void test_first_server(void)
 	ssh_close(c);
 	c = NULL;
 
+	/* Docker Machine's own keys: RSA in PEM form ("BEGIN RSA PRIVATE KEY"). */
+	t = target("user_rsa_pem", "known_hosts");
+	CHECK(ssh_connect(&t, &c, err) == 0);
+	if (!c)
+		fprintf(stderr, "rsa pem connect: %s\n", err);
+	ssh_close(c);
+	c = NULL;
+
 	/* A key the server does not know. */
 	t = target("user_wrong", "known_hosts");
 	CHECK(ssh_connect(&t, &c, err) == -EACCES);
@@ -535,6 +544,9 @@ static void test_changed_key(void)
 	CHECK(strstr(err, "ssh-rsa") != NULL);
 	ssh_close(c);
 	c = NULL;
+	t = target("user_rsa_pem", "known_hosts_b");
+	CHECK(ssh_connect(&t, &c, err) == -EACCES);
+	CHECK(strstr(err, "ssh-rsa") != NULL);
 	/* ed25519 works there. */
 	t = target("user_ed", "known_hosts_b");
 	CHECK(ssh_connect(&t, &c, err) == 0);
