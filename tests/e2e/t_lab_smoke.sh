@@ -68,6 +68,8 @@ step "sudo flavour: machine with passwordless sudo, root refused"
 [ "$(sshc machine "$IPB" id -un)" = machine ] || fail "user on $NB"
 sshc machine "$IPB" sudo -n true || fail "sudo -n true on $NB"
 [ "$(sshc machine "$IPB" sudo -n id -u)" = 0 ] || fail "sudo id on $NB"
+# Even with the key in root's authorized_keys: sshd refuses root.
+"$LAB" exec "$NB" sh -c 'mkdir -p -m 700 /root/.ssh && cat >/root/.ssh/authorized_keys' <"$T/key.pub"
 rc=0
 sshc root "$IPB" true 2>"$T/rootb.err" || rc=$?
 [ "$rc" = 255 ] && grep -q 'Permission denied' "$T/rootb.err" ||
