@@ -90,9 +90,9 @@ static void log_command(struct ssh_conn *c, const char *cmd)
 
 /* The exit status, then the last lines of stderr. */
 static void log_result(struct ssh_conn *c, int status, const char *signame,
-		       const struct strbuf *errout)
+		       const char *s, size_t len)
 {
-	const char *s = strbuf_str(errout), *end = s + errout->len;
+	const char *end = s + len;
 	const char *p = end;
 	int lines = 0;
 
@@ -120,8 +120,8 @@ static void log_result(struct ssh_conn *c, int status, const char *signame,
 	}
 }
 
-/* Read what is there of one stream: >0 bytes read, 0 nothing (or EOF),
- * <0 libssh2 error. */
+/* Read what is there of one stream into sb (NULL: thrown away): >0
+ * bytes read, 0 nothing (or EOF), <0 libssh2 error. */
 static int drain(LIBSSH2_CHANNEL *ch, int stream, struct strbuf *sb)
 {
 	char buf[CHUNK];
@@ -133,7 +133,8 @@ static int drain(LIBSSH2_CHANNEL *ch, int stream, struct strbuf *sb)
 			return total;
 		if (n < 0)
 			return (int)n;
-		strbuf_add(sb, buf, (size_t)n);
+		if (sb)
+			strbuf_add(sb, buf, (size_t)n);
 		total += (int)n;
 		if (total > 1 << 20)
 			return total; /* let the writer have a turn */
@@ -145,7 +146,20 @@ struct run {
 	const char *cmd;
 	int timeout_ms;
 	int64_t deadline;
+	struct strbuf errtail; /* stderr for the log when the caller wants none */
 };
+
+#define ERRTAIL_MAX (256 * 1024)
+
+/* Drop all but the last keep bytes. */
+static void keep_tail(struct strbuf *sb, size_t keep)
+{
+	if (sb->len <= keep)
+		return;
+	memmove(sb->buf, sb->buf + sb->len - keep, keep);
+	sb->len = keep;
+	sb->buf[keep] = '\0';
+}
 
 static int wait_or_fail(struct run *r, char *err)
 {
@@ -246,6 +260,8 @@ static int pump(struct run *r, LIBSSH2_CHANNEL *ch, const char *in, size_t inlen
 			no = drain(ch, 0, out);
 			if (no >= 0 && !sending(c))
 				ne = drain(ch, SSH_EXTENDED_DATA_STDERR, errout);
+			if (errout == &r->errtail && errout->len > ERRTAIL_MAX)
+				keep_tail(errout, ERRTAIL_MAX / 4);
 			if (sending(c))
 				pending = OP_READ;
 			if (no < 0)
@@ -300,10 +316,10 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const void *stdin_data,
 	     size_t stdin_len, struct strbuf *out, struct strbuf *errout,
 	     int *status, int timeout_ms, char *err)
 {
-	struct run r = { c, cmd, timeout_ms > 0 ? timeout_ms : EXEC_TIMEOUT_MS, 0 };
-	struct strbuf sink = STRBUF_INIT, errsink = STRBUF_INIT;
-	struct strbuf *o = out ? out : &sink;
-	struct strbuf *e = &errsink;
+	struct run r = { c, cmd, timeout_ms > 0 ? timeout_ms : EXEC_TIMEOUT_MS, 0,
+			 STRBUF_INIT };
+	struct strbuf *e = errout ? errout : &r.errtail;
+	size_t errstart = e->len;
 	LIBSSH2_CHANNEL *ch = NULL;
 	char *signame = NULL;
 	int ret, st = -1;
@@ -326,7 +342,7 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const void *stdin_data,
 	log_command(c, cmd);
 	ret = open_channel(&r, &ch, err);
 	if (!ret)
-		ret = pump(&r, ch, stdin_data, stdin_data ? stdin_len : 0, o, e, err);
+		ret = pump(&r, ch, stdin_data, stdin_data ? stdin_len : 0, out, e, err);
 	if (!ret)
 		ret = finish(&r, ch, &st, &signame, err);
 	if (ret) {
@@ -334,19 +350,23 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const void *stdin_data,
 			abandon(c, ch);
 		ssh_log(c, "failed: %s", err ? err : "");
 	} else {
-		log_result(c, st, signame, e);
+		int64_t deadline = ssh_now_ms() + CLEANUP_MS;
+		int rc;
+
+		if (errstart > e->len) /* the tail buffer was trimmed */
+			errstart = 0;
+		log_result(c, st, signame, strbuf_str(e) + errstart, e->len - errstart);
 		if (signame)
 			libssh2_free(c->session, signame);
-		while (libssh2_channel_free(ch) == LIBSSH2_ERROR_EAGAIN)
-			if (ssh_wait(c, ssh_now_ms() + CLEANUP_MS))
-				break;
+		while ((rc = libssh2_channel_free(ch)) == LIBSSH2_ERROR_EAGAIN &&
+		       ssh_wait(c, deadline) == 0)
+			;
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			abandon(c, ch);
 		if (status)
 			*status = st;
 	}
-	if (errout)
-		strbuf_add(errout, e->buf ? e->buf : "", e->len);
-	strbuf_release(&sink);
-	strbuf_release(&errsink);
+	strbuf_release(&r.errtail);
 	return ret;
 }
 

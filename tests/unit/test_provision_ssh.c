@@ -311,6 +311,14 @@ static void test_big(struct ssh_conn *c)
 	CHECK(out.len > 4 && memcmp(out.buf, "out\n", 4) == 0);
 	CHECK(errout.len > 4 && memcmp(errout.buf, "err\n", 4) == 0);
 
+	/* Output nobody wants: thrown away; the log still has stderr's end. */
+	strbuf_reset(&logs.text);
+	CHECK(ssh_exec(c, "yes | head -c 3000000; seq 1 100000 >&2; echo the-end >&2",
+		       NULL, 0, NULL, NULL, &status, 0, err) == 0);
+	CHECK(status == 0);
+	CHECK(strstr(strbuf_str(&logs.text), "stderr: 100000\nstderr: the-end\n") != NULL);
+	CHECK(strstr(strbuf_str(&logs.text), "stderr: 99980\n") == NULL);
+
 	/* A command that reads no stdin while we send plenty. */
 	CHECK(ssh_exec(c, "exit 5", data, n, NULL, NULL, &status, 0, err) == 0);
 	CHECK(status == 5);
