@@ -5,7 +5,7 @@
 #
 # OUTDIR defaults to $MACHINEFS_GUEST_CACHE or /var/cache/machinefs/guest.
 # Downloaded .debs are kept in $MACHINEFS_GUEST_CACHE/debs (or OUTDIR/debs).
-# Output (see README.md next to this script for the guest's interface):
+# Output (README.md next to this script describes the guest's interface):
 #   OUTDIR/vmlinux         the kernel, extracted from Debian's xz bzImage
 #                          (boots ~5 s faster under TCG; QEMU -kernel boots it
 #                          through its PVH entry point)
@@ -61,7 +61,7 @@ pkginfo=$(apt-cache show --no-all-versions $all | awk '
 	END { if (p != "") print p, v, a, s }' | sort -u)
 [ "$(printf '%s\n' "$pkginfo" | wc -l)" -ge "$(printf '%s\n' $all | wc -l)" ] ||
 	die "apt-cache knows only some of: $(echo $all)"
-srchash=$(cd "$here" && find . -type f ! -name '*~' | sort | xargs sha256sum | sha256sum | cut -c1-64)
+srchash=$(cd "$here" && find . -type f ! -name '*~' ! -name '*.md' ! -name .gitignore | sort | xargs sha256sum | sha256sum | cut -c1-64)
 key=$(printf '%s\n%s\n%s\n' "$pkginfo" "$srchash" "$SOURCE_DATE_EPOCH" | sha256sum | cut -c1-64)
 
 outputs="vmlinux vmlinuz initrd initrd.zst"
@@ -263,6 +263,7 @@ touch -d "@$SOURCE_DATE_EPOCH" "$work/initrd" "$work/initrd.zst" "$work/vmlinuz"
 	echo "source_date_epoch: $SOURCE_DATE_EPOCH"
 	echo "files: $(find "$img" ! -type d | wc -l), tree $(du -sm "$img" | cut -f1) MiB"
 	echo "cmdline: console=ttyS0 quiet machinefs.hostname=NAME"
+	echo "memory: initrd >= 1024 MiB (768 with rootfstype=ramfs); initrd.zst + rootfstype=ramfs >= 512 MiB"
 	for f in $outputs; do echo "size: $f $(stat -c %s "$work/$f")"; done
 	echo "packages:"
 	printf '%s\n' "$pkginfo" | awk '{print "  " $1, $2, $3}'
