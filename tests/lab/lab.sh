@@ -134,6 +134,9 @@ cmd_up() {
 	fi
 	down_locked >/dev/null 2>&1 || true
 
+	# A failure from here on removes what was made.
+	set -E
+	trap 'trap - ERR; down_locked >/dev/null 2>&1 || true' ERR
 	mkdir -p "$D"
 	mount -t tmpfs -o size=${MFS_LAB_TMPFS_SIZE:-4g},mode=0755 "mfs-lab-$N" "$D"
 	mkdir -p "$D/upper" "$D/work" "$D/root" "$D/docker"
@@ -370,7 +373,7 @@ down_locked() {
 		local ns
 		ns=$(cat "$D/pidns")
 		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && kill -9 "${p#/proc/}" 2>/dev/null
+			[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && { kill -9 "${p#/proc/}" 2>/dev/null || true; }
 		done
 	fi
 	cg_remove || true
@@ -426,6 +429,9 @@ cmd_user() {
 	cat "$D/user" 2>/dev/null || die "user: host $N is not up"
 }
 
+# One block, read whole before it runs: a keeper that outlives an edit of
+# this file never reads past its end.
+{
 [ "$(id -u)" = 0 ] || die "must run as root"
 cmd=${1:-}
 [ $# -gt 0 ] && shift
@@ -440,3 +446,5 @@ __keeper) cmd_keeper "$@" ;;
 __init) cmd_init "$@" ;;
 *) usage ;;
 esac
+exit $?
+}
