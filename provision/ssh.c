@@ -35,9 +35,10 @@ int64_t ssh_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool cancelled(const struct ssh_conn *c)
+bool ssh_cancelled(const struct ssh_conn *c)
 {
-	return c->cancel && *c->cancel;
+	/* Set by another thread: an atomic read, not just a volatile one. */
+	return c->cancel && __atomic_load_n(c->cancel, __ATOMIC_RELAXED);
 }
 
 int ssh_wait(struct ssh_conn *c, int64_t deadline)
@@ -46,7 +47,7 @@ int ssh_wait(struct ssh_conn *c, int64_t deadline)
 	int dir = libssh2_session_block_directions(c->session);
 	int64_t left = deadline - ssh_now_ms();
 
-	if (cancelled(c))
+	if (ssh_cancelled(c))
 		return -ECANCELED;
 	if (left <= 0)
 		return -ETIMEDOUT;
@@ -59,7 +60,7 @@ int ssh_wait(struct ssh_conn *c, int64_t deadline)
 	if (poll(&pfd, 1, (int)(left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS)) < 0 &&
 	    errno != EINTR)
 		return -errno;
-	return cancelled(c) ? -ECANCELED : 0;
+	return ssh_cancelled(c) ? -ECANCELED : 0;
 }
 
 const char *ssh_lower(const char *msg, char *buf, size_t len)
@@ -192,9 +193,9 @@ static int tcp_connect_one(struct ssh_conn *c, const struct addrinfo *ai,
 			int64_t left = deadline - ssh_now_ms();
 			int n;
 
-			if (cancelled(c) || left <= 0) {
+			if (ssh_cancelled(c) || left <= 0) {
 				close(fd);
-				return cancelled(c) ? -ECANCELED : -ETIMEDOUT;
+				return ssh_cancelled(c) ? -ECANCELED : -ETIMEDOUT;
 			}
 			n = poll(&pfd, 1, (int)(left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS));
 			if (n > 0)
@@ -421,7 +422,7 @@ int ssh_connect(const struct ssh_target *t, struct ssh_conn **out, char *err)
 	snprintf(c->user, sizeof(c->user), "%s", t->user);
 	snprintf(c->peer, sizeof(c->peer),
 		 strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
-	if (cancelled(c)) {
+	if (ssh_cancelled(c)) {
 		ret = error_set(err, ECANCELED, "connection to '%s' cancelled",
 				c->peer);
 		goto fail;

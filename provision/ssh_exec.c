@@ -331,7 +331,7 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const void *stdin_data,
 		return error_set(err, ENOTCONN,
 				 "cannot run '%.200s' on '%s': the connection failed earlier",
 				 cmd, c->peer);
-	if (c->cancel && *c->cancel)
+	if (ssh_cancelled(c))
 		return error_set(err, ECANCELED, "command '%.200s' on '%s' cancelled",
 				 cmd, c->peer);
 	if (strlen(cmd) > CMD_MAX)

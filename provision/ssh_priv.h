@@ -32,6 +32,9 @@ struct ssh_conn {
 /* libssh2_init, once per process (thread-safe). */
 int ssh_lib_init(char *err);
 
+/* *c->cancel is set (read atomically; writers may use __atomic_store_n). */
+bool ssh_cancelled(const struct ssh_conn *c);
+
 /* Milliseconds on the monotonic clock. */
 int64_t ssh_now_ms(void);
 

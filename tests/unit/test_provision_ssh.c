@@ -357,7 +357,7 @@ static void *set_cancel(void *arg)
 {
 	(void)arg;
 	usleep(300000);
-	cancel_flag = 1;
+	__atomic_store_n(&cancel_flag, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -427,6 +427,67 @@ static void test_cancel(void)
 	/* Set before connecting. */
 	CHECK(ssh_connect(&t, &c, err) == -ECANCELED);
 	CHECK(c == NULL);
+}
+
+/* Several connections at once from several threads (several machines
+ * provisioned at once), pinning into one fresh file. */
+struct worker {
+	int id, ok;
+	char err[ERR_MAX];
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct ssh_target t = { .host = "127.0.0.1", .port = port, .user = user };
+	struct ssh_conn *c = NULL;
+	struct strbuf out = STRBUF_INIT, want = STRBUF_INIT;
+	char cmd[64], key[512], known[512];
+	int status = -1;
+
+	path_of(key, sizeof(key), "user_ed"); /* target()'s buffers are shared */
+	path_of(known, sizeof(known), "known_hosts_threads");
+	t.key_path = key;
+	t.known_hosts = known;
+	if (ssh_connect(&t, &c, w->err))
+		return NULL;
+	w->ok = 1;
+	for (int i = 0; i < 5; i++) {
+		snprintf(cmd, sizeof(cmd), "echo %d-%d", w->id, i);
+		strbuf_addf(&want, "%d-%d\n", w->id, i);
+		if (ssh_exec(c, cmd, NULL, 0, &out, NULL, &status, 0, w->err) || status)
+			w->ok = 0;
+	}
+	if (strcmp(strbuf_str(&out), strbuf_str(&want)))
+		w->ok = 0;
+	ssh_close(c);
+	strbuf_release(&out);
+	strbuf_release(&want);
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct worker w[4];
+	pthread_t th[4];
+	char fp[128], want[128], err[ERR_MAX];
+	char path[512];
+
+	for (int i = 0; i < 4; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].id = i;
+		pthread_create(&th[i], NULL, worker_run, &w[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(w[i].ok);
+		if (!w[i].ok)
+			fprintf(stderr, "  worker %d: %s\n", i, w[i].err);
+	}
+	path_of(path, sizeof(path), "known_hosts_threads");
+	keygen_fp("host_a.pub", want, sizeof(want));
+	CHECK(ssh_known_host_fingerprint(path, "127.0.0.1", port, fp, sizeof(fp), err) == 0);
+	CHECK_STR(fp, want);
 }
 
 static void test_first_server(void)
@@ -516,6 +577,7 @@ static void test_first_server(void)
 	CHECK_STR(fp, want);
 
 	test_cancel();
+	test_threads();
 	strbuf_release(&known1);
 	strbuf_release(&known2);
 }
