@@ -215,6 +215,14 @@ static int tcp_connect_one(struct ssh_conn *c, const struct addrinfo *ai,
 	}
 	/* Channel set-up is a ping-pong of small packets: no Nagle delays. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A command may stay silent for minutes (a package install): TCP
+	 * keepalives hold NAT mappings open and notice a dead host after
+	 * about two minutes. (libssh2's own keepalive could leave a packet
+	 * half sent in the middle of another call.) */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &(int){ 60 }, sizeof(int));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &(int){ 15 }, sizeof(int));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &(int){ 4 }, sizeof(int));
 	c->fd = fd;
 	return 0;
 }
