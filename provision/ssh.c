@@ -340,6 +340,13 @@ static void key_type(const char *path, char *buf, size_t len)
 			snprintf(buf, len, "%.*s", (int)n, (const char *)s);
 	}
 out:
+	/* Private key material: wiped, not just freed. */
+	if (sb.buf)
+		explicit_bzero(sb.buf, sb.len);
+	if (b64.buf)
+		explicit_bzero(b64.buf, b64.len);
+	if (raw.buf)
+		explicit_bzero(raw.buf, raw.len);
 	strbuf_release(&sb);
 	strbuf_release(&b64);
 	strbuf_release(&raw);
