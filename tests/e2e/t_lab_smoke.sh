@@ -168,5 +168,5 @@ for p in /proc/[0-9]*; do
 	ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
 	[ "$ns" = "$pidns_a" ] || [ "$ns" = "$pidns_b" ] && fail "process ${p#/proc/} left in a host's pid namespace"
 done
-ping -c 1 -W 1 "$IPA" >/dev/null 2>&1 && fail "$IPA still answers"
+timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$IPA" 2>/dev/null && fail "$IPA:22 still answers"
 echo "PASS"
