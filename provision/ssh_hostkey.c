@@ -135,7 +135,8 @@ int ssh_hostkey_prefer(struct ssh_conn *c, const struct ssh_target *t,
 		return ret;
 	known_name(t->host, t->port, name, sizeof(name));
 	e = find(hosts, name);
-	pinned = e ? algs_of(e->typemask) : NULL;
+	/* Nothing pinned yet: ed25519 first, as OpenSSH 8.5 and later. */
+	pinned = e ? algs_of(e->typemask) : "ssh-ed25519";
 	n = pinned ? libssh2_session_supported_algs(c->session,
 						    LIBSSH2_METHOD_HOSTKEY, &algs)
 		   : 0;

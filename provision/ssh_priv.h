@@ -64,7 +64,8 @@ void ssh_fingerprint(const void *blob, size_t len, char *buf, size_t buflen);
 
 /* Before the handshake: prefer the host key algorithm already pinned for
  * host:port in known_hosts, so a server with several keys offers the
- * pinned one. A missing known_hosts is fine. */
+ * pinned one; ssh-ed25519 when nothing is pinned. A missing known_hosts
+ * is fine. */
 int ssh_hostkey_prefer(struct ssh_conn *c, const struct ssh_target *t,
 		       char *err);
 

@@ -41,6 +41,8 @@ for flavour in root sudo; do
 	keys=$(bash "$LAB" exec "$n" sh -c 'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -E sha256 -f "$f"; done')
 	grep -qF " $fp " <<<"$keys" || fail "$flavour host: pinned $fp is none of the host's keys: $keys"
 	[ "$(stat -c %a "$kh")" = 600 ] || fail "$kh is not 0600"
+	# Of the host's rsa, ecdsa and ed25519 keys, ed25519 is pinned.
+	grep -q "^$ip ssh-ed25519 " "$kh" || fail "$flavour host: not an ed25519 pin: $(cat "$kh")"
 
 	# OpenSSH's client takes the pin file as it is, strictly.
 	ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$kh" \
