@@ -168,5 +168,9 @@ for p in /proc/[0-9]*; do
 	ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
 	[ "$ns" = "$pidns_a" ] || [ "$ns" = "$pidns_b" ] && fail "process ${p#/proc/} left in a host's pid namespace"
 done
-timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$IPA" 2>/dev/null && fail "$IPA:22 still answers"
+# (no connection attempt: without the veth's route it would leave this machine)
+for n in "$NA" "$NB"; do
+	[ -z "$(ip -o addr show to "10.213.$n.0/30")" ] || fail "address 10.213.$n.1 left"
+	[ -z "$(ip -o route show "10.213.$n.0/30")" ] || fail "route to 10.213.$n.0/30 left"
+done
 echo "PASS"
