@@ -168,7 +168,10 @@ for p in /proc/[0-9]*; do
 	ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
 	[ "$ns" = "$pidns_a" ] || [ "$ns" = "$pidns_b" ] && fail "process ${p#/proc/} left in a host's pid namespace"
 done
-# (no connection attempt: without the veth's route it would leave this machine)
+# lab.sh keeps 10.213.0.0/16 unreachable here, so a downed host's address
+# fails at once instead of following the default route off this machine.
+ip route show type unreachable 10.213.0.0/16 | grep -q . || fail "no unreachable route for 10.213.0.0/16"
+timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$IPA" 2>/dev/null && fail "$IPA:22 still answers"
 for n in "$NA" "$NB"; do
 	[ -z "$(ip -o addr show to "10.213.$n.0/30")" ] || fail "address 10.213.$n.1 left"
 	[ -z "$(ip -o route show "10.213.$n.0/30")" ] || fail "route to 10.213.$n.0/30 left"

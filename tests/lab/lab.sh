@@ -145,6 +145,10 @@ cmd_up() {
 	[ -n "$docker" ] || touch "$D/no-docker"
 	if [ -n "$pubkey" ]; then cp "$pubkey" "$D/authorized_keys"; else : >"$D/authorized_keys"; fi
 
+	# 10.213.0.0/16 stays here: a downed host's address gets "no route to
+	# host" instead of following the default route off this machine.
+	ip route show type unreachable 10.213.0.0/16 | grep -q . ||
+		ip route add unreachable 10.213.0.0/16 2>/dev/null || true
 	ip netns add "$NS"
 	ip link add "$VETH" type veth peer name eth0 netns "$NS"
 	ip addr add "$HOST_IP/30" dev "$VETH"
