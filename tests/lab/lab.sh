@@ -159,8 +159,10 @@ cmd_up() {
 	cg_setup
 
 	local t0=$SECONDS
-	# (without our lock: the keeper outlives this command)
-	setsid bash "$SELF" __keeper "$N" {lockfd}>&- </dev/null >>"$D/console.log" 2>&1 &
+	# The keeper and init run from a copy: this file may change or go away
+	# while the host lives. They don't hold our lock: they outlive us.
+	cp "$SELF" "$D/lab.sh"
+	setsid bash "$D/lab.sh" __keeper "$N" {lockfd}>&- </dev/null >>"$D/console.log" 2>&1 &
 	while ! sshd_answers "$IP"; do
 		if ! pid_alive "$(cat "$D/keeper.pid" 2>/dev/null)" && [ $((SECONDS - t0)) -gt 2 ]; then
 			sed 's/^/lab: console: /' "$D/console.log" >&2
