@@ -156,7 +156,7 @@ static int upload(struct remote *rm, const char *local, const char *remote,
 
 /* Server cert, uploaded certs, config for the init system, restart,
  * wait for TLS: the part every operation ends with. */
-static int configure_engine(struct remote *rm, const struct host_facts *f,
+static int configure_engine(struct remote *rm, struct host_facts *f,
 			    char *err)
 {
 	const struct provision_request *r = rm->r;
@@ -187,14 +187,28 @@ static int configure_engine(struct remote *rm, const struct host_facts *f,
 		     f->varlibfs);
 	plog(r, "Setting Docker configuration on the remote daemon (%s)...",
 	     init_system_name(f->init));
-	ret = engine_write_config(rm, f, &c, err);
-	strlist_clear(&extra_env);
-	if (ret)
-		return ret;
+	if ((ret = engine_write_config(rm, f, &c, err)))
+		goto out;
 	plog(r, "Restarting the Docker engine...");
-	if ((ret = engine_restart(rm, f, err)))
-		return ret;
-	return engine_wait_tls(rm, f, err);
+	ret = engine_restart(rm, f, err);
+	if (ret == -EIO && (f->init == INIT_SYSVINIT || f->init == INIT_OPENRC)) {
+		/* Init scripts fail in containers and namespaces (Debian's
+		 * raises ulimits under set -e): run dockerd ourselves. */
+		plog(r, "The docker init script failed (%s): supervising dockerd without it",
+		     err);
+		f->init = INIT_NONE;
+		err[0] = '\0';
+		plog(r, "Setting Docker configuration on the remote daemon (%s)...",
+		     init_system_name(f->init));
+		if ((ret = engine_write_config(rm, f, &c, err)))
+			goto out;
+		ret = engine_restart(rm, f, err);
+	}
+	if (!ret)
+		ret = engine_wait_tls(rm, f, err);
+out:
+	strlist_clear(&extra_env);
+	return ret;
 }
 
 static int check_request(const struct provision_request *r, char *err)
