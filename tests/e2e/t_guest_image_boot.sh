@@ -12,6 +12,8 @@
 #   - boot again on the same disk (key on the kernel command line): same
 #     host key (strict known_hosts), the image is still there, the profile
 #     still applies; QMP quit.
+#   - the ISO on VirtualBox-like hardware (SATA, e1000) with Docker Machine's
+#     boot2docker "format-me" disk carrying the key: SSH, sudo, docker.
 # Prints the timings. Needs qemu-system-x86, qemu-utils, openssh-client,
 # socat, openssl, curl, busybox-static (or its .deb in the image cache).
 set -euo pipefail
@@ -248,5 +250,43 @@ t=$(now)
 qmp quit >/dev/null
 wait_exit 30
 say "QMP quit -> QEMU exited: $(since "$t") s"
+
+# ---------------------------------------------------------------- boot 3: ISO
+# VirtualBox-like hardware (q35 SATA disk, e1000), booted from the ISO with
+# Docker Machine's boot2docker disk: a tar holding "boot2docker, please
+# format-me" and .ssh/authorized_keys at the start of a raw disk.
+if [ -s "$GUEST/machinefs.iso" ]; then
+	mkdir -p "$T/ud/.ssh"
+	echo "boot2docker, please format-me" >"$T/ud/boot2docker, please format-me"
+	cp "$T/key.pub" "$T/ud/.ssh/authorized_keys"
+	cp "$T/key.pub" "$T/ud/.ssh/authorized_keys2"
+	tar -C "$T/ud" --owner=0 --group=0 -cf "$T/disk.raw" "boot2docker, please format-me" .ssh
+	truncate -s 2G "$T/disk.raw"
+	rm -f "$T/known_hosts" "$T/qmp.sock"
+	: >"$T/serial.log"
+	T0=$(now)
+	qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel "$ACCEL" \
+		-m 1024 -smp 2 -cdrom "$GUEST/machinefs.iso" -boot d \
+		-drive "file=$T/disk.raw,if=ide,format=raw" \
+		-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22" \
+		-device e1000,netdev=n0 \
+		-qmp "unix:$T/qmp.sock,server=on,wait=off" \
+		-serial "file:$T/serial.log" -display none \
+		-daemonize -pidfile "$T/qemu.pid" || fail "qemu did not start (ISO)"
+	QPID=$(cat "$T/qemu.pid")
+	wait_ready
+	say "boot 3 (ISO, SATA, e1000, boot2docker disk): QEMU start -> ssh ready ${T_SSH} s -> docker answering ${T_DOCKER} s"
+	TIMES="$TIMES iso ssh=$T_SSH docker=$T_DOCKER"
+	grep -q 'ssh key from the boot2docker tar' "$T/serial.log" || fail "ISO boot: key not taken from the tar"
+	gssh mount | grep -q '^/dev/sda on /var/lib/docker type ext4' || fail "ISO boot: /dev/sda is not the data disk"
+	[ "$(gssh sudo id -u)" = 0 ] || fail "ISO boot: sudo does not give root"
+	t=$(now)
+	qmp system_powerdown >/dev/null
+	wait_exit 60
+	say "ISO: QMP system_powerdown -> QEMU exited: $(since "$t") s"
+else
+	say "no $GUEST/machinefs.iso (xorriso not installed?): ISO boot not tested"
+fi
+
 say "timings ($ACCEL): $TIMES"
 say "ok"

@@ -17,8 +17,11 @@
 # The cache key is the sha256 of the package versions, the files under
 # tools/guest-image/ and SOURCE_DATE_EPOCH: when it matches the manifest and
 # the outputs' checksums, the run is a no-op.
+#   OUTDIR/machinefs.iso   isolinux ISO of vmlinuz + initrd.zst (if xorriso
+#                          is installed)
 # Needs: apt-get, apt-cache, dpkg-deb, tar, cpio, xz, zstd, readelf
-# (binutils), depmod (kmod), sha256sum; root (device nodes, setuid sudo).
+# (binutils), depmod (kmod), sha256sum, xorriso (optional); root (device
+# nodes, setuid sudo).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +46,10 @@ PKGS="busybox-static openssh-server openssh-sftp-server openssh-client
 docker.io containerd runc tini iptables e2fsprogs sudo libpam-modules
 ca-certificates"
 KMETA=linux-image-amd64
+# The ISO (for VirtualBox-style boots) is built when xorriso is installed.
+ISO_PKGS="isolinux syslinux-common"
+iso=no
+command -v xorriso >/dev/null 2>&1 && iso=yes
 
 # ---------------------------------------------------------------- versions
 kpkg=$(apt-cache depends "$KMETA" | awk '/Depends: linux-image-/ {print $2; exit}')
@@ -53,7 +60,7 @@ libpkgs=$(apt-cache depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances $PKGS |
 	grep -v '^[ <]' | grep -E '^(lib|zlib1g$)' |
 	grep -Ev '^(libelogind0|libperl|lib.*-perl$)' | sort -u)
-all=$(printf '%s\n' $PKGS $kpkg $libpkgs | sort -u)
+all=$(printf '%s\n' $PKGS $ISO_PKGS $kpkg $libpkgs | sort -u)
 # name version arch sha256, one line a package (the candidate version)
 pkginfo=$(apt-cache show --no-all-versions $all | awk '
 	/^Package:/ {p=$2} /^Version:/ {v=$2} /^Architecture:/ {a=$2}
@@ -62,9 +69,10 @@ pkginfo=$(apt-cache show --no-all-versions $all | awk '
 [ "$(printf '%s\n' "$pkginfo" | wc -l)" -ge "$(printf '%s\n' $all | wc -l)" ] ||
 	die "apt-cache knows only some of: $(echo $all)"
 srchash=$(cd "$here" && find . -type f ! -name '*~' ! -name '*.md' ! -name .gitignore | sort | xargs sha256sum | sha256sum | cut -c1-64)
-key=$(printf '%s\n%s\n%s\n' "$pkginfo" "$srchash" "$SOURCE_DATE_EPOCH" | sha256sum | cut -c1-64)
+key=$(printf '%s\n%s\n%s\niso=%s\n' "$pkginfo" "$srchash" "$SOURCE_DATE_EPOCH" "$iso" | sha256sum | cut -c1-64)
 
 outputs="vmlinux vmlinuz initrd initrd.zst"
+[ $iso = no ] || outputs="$outputs machinefs.iso"
 if [ $force = 0 ] && [ -f "$out/manifest.txt" ] &&
 	grep -qx "key: $key" "$out/manifest.txt" &&
 	(cd "$out" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1; then
@@ -219,7 +227,7 @@ printf '%s\n' "$pkginfo" | awk '{print $1, $2}' >"$img/etc/machinefs-packages"
 depmod -b "$work/kernel" "$kver"
 kmods="virtio_pci virtio_blk virtio_net virtio_rng virtio_console
 ext4 crc32c_generic overlay veth vxlan macvlan ipvlan dummy tun
-button evdev qemu_fw_cfg br_netfilter"
+button evdev qemu_fw_cfg br_netfilter ahci ata_piix sd_mod e1000"
 kdirs="kernel/net/netfilter kernel/net/ipv4/netfilter kernel/net/ipv6/netfilter kernel/net/bridge"
 kd=$work/kernel/lib/modules/$kver
 {
@@ -255,6 +263,31 @@ zstd -q -3 -T1 "$work/initrd" -o "$work/initrd.zst"
 cp -p "$work/kernel/boot/vmlinuz-$kver" "$work/vmlinuz"
 sh "$here/extract-vmlinux.sh" "$work/vmlinuz" >"$work/vmlinux"
 touch -d "@$SOURCE_DATE_EPOCH" "$work/initrd" "$work/initrd.zst" "$work/vmlinuz" "$work/vmlinux"
+if [ $iso = yes ]; then
+	# isolinux boots vmlinuz + initrd.zst; the console is the serial port
+	# (machinefs's boot log), the screen shows the kernel's messages.
+	i=$work/iso
+	mkdir -p "$i/isolinux" "$i/boot"
+	cp "$sys/usr/lib/ISOLINUX/isolinux.bin" "$sys/usr/lib/syslinux/modules/bios/ldlinux.c32" "$i/isolinux/"
+	cp "$work/vmlinuz" "$i/boot/vmlinuz"
+	cp "$work/initrd.zst" "$i/boot/initrd.zst"
+	cat >"$i/isolinux/isolinux.cfg" <<-EOF
+	DEFAULT machinefs
+	PROMPT 0
+	TIMEOUT 1
+	LABEL machinefs
+	  KERNEL /boot/vmlinuz
+	  INITRD /boot/initrd.zst
+	  APPEND console=tty0 console=ttyS0 quiet rootfstype=ramfs
+	EOF
+	find "$i" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	xorriso -as mkisofs -quiet -o "$work/machinefs.iso" -V MACHINEFS -R -J \
+		-isohybrid-mbr "$sys/usr/lib/ISOLINUX/isohdpfx.bin" \
+		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
+		-boot-load-size 4 -boot-info-table "$i" 2>&1 | grep -v '^xorriso : NOTE' >&2 || true
+	[ -s "$work/machinefs.iso" ] || die "xorriso made no ISO"
+	touch -d "@$SOURCE_DATE_EPOCH" "$work/machinefs.iso"
+fi
 (cd "$work" && sha256sum $outputs) >"$work/SHA256SUMS"
 {
 	echo "machinefs guest image"
