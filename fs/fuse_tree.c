@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fuse.h>
@@ -510,6 +511,65 @@ static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 	return (int)n;
 }
 
+/* A command runs on its own thread while this FUSE thread waits, so a
+ * writer's Ctrl-C (a FUSE interrupt) can cancel it: the machine's cancel
+ * flag is set and the write returns once the command has stopped. */
+struct job {
+	write_fn fn;
+	struct machine *m;
+	const char *text;
+	char *err;
+	int rc;
+	bool done;          /* protected by lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	int rc = j->fn(j->m, j->text, j->err);
+	pthread_mutex_lock(&j->lock);
+	j->rc = rc;
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+static int run_interruptible(write_fn fn, struct machine *m, const char *text, char *err)
+{
+	struct job j = { .fn = fn, .m = m, .text = text, .err = err };
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	pthread_t t;
+	if (pthread_create(&t, NULL, job_main, &j) != 0) {
+		job_main(&j);
+	} else {
+		bool cancelled = false;
+		pthread_mutex_lock(&j.lock);
+		while (!j.done) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&j.cond, &j.lock, &ts);
+			if (!j.done && !cancelled && fuse_interrupted()) {
+				cancelled = true;
+				__atomic_store_n(&m->cancel, 1, __ATOMIC_RELAXED);
+			}
+		}
+		pthread_mutex_unlock(&j.lock);
+		pthread_join(t, NULL);
+	}
+	pthread_mutex_destroy(&j.lock);
+	pthread_cond_destroy(&j.cond);
+	return j.rc;
+}
+
 static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -535,14 +595,12 @@ static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 		return (int)size;
 	}
 	/* One write is one command; its error comes back on this write. */
+	if (memchr(buf, '\0', size))
+		return -EINVAL;
 	char *text = strndup(buf, size);
 	if (!text)
 		return -ENOMEM;
-	int rc;
-	if (memchr(buf, '\0', size))
-		rc = -EINVAL;
-	else
-		rc = of->n.file->write(of->n.m, text, err);
+	int rc = run_interruptible(of->n.file->write, of->n.m, text, err);
 	free(text);
 	return rc ? rc : (int)size;
 }

@@ -5,6 +5,22 @@
 . "$(dirname "$0")/lib.sh"
 export MACHINEFS_FAULTS="create=sleep:30"
 mount_fs
+
+# A blocked create is interrupted by a signal to its writer (Ctrl-C).
+C=$MNT/c
+mkdir $C && put $C/options/url tcp://127.0.0.1:2376
+bash -c 'printf "none\n" > "$1"' w $C/driver 2>/dev/null &
+w=$!
+for _ in $(seq 50); do grep -q "^running create" $C/ctl 2>/dev/null && break; sleep 0.1; done
+start=$(date +%s)
+kill -TERM $w
+wait $w 2>/dev/null
+took=$(( $(date +%s) - start ))
+[ $took -lt 10 ] && ok || fail "interrupted create took $took s"
+expect_eq "state after an interrupted create" "$(cat $C/state)" "Error"
+case "$(cat $C/error)" in *cancelled*) ok ;; *) fail "error after interrupt: $(cat $C/error)" ;; esac
+rmdir $C
+
 M=$MNT/k
 mkdir $M && put $M/options/url tcp://127.0.0.1:2376
 put $M/driver none 2>/dev/null &
