@@ -10,6 +10,8 @@
 
 #define WAIT_TLS_MS 120000
 #define POLL_MS 500
+#define PROBE_MS 3000
+#define PROBES_DEAD 3
 
 const char *init_system_name(enum init_system init)
 {
@@ -178,13 +180,28 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* 1 when a dockerd process runs on the host, 0 when none, -1 unknown. */
+static int dockerd_running(struct remote *rm)
+{
+	char e[ERR_MAX];
+	int status = -1;
+
+	if (remote_exec(rm,
+			"for p in /proc/[0-9]*; do "
+			"[ \"$(cat $p/comm 2>/dev/null)\" = dockerd ] && exit 0; done; exit 1",
+			NULL, &status, 15000, e))
+		return -1;
+	return status == 0 ? 1 : status == 1 ? 0 : -1;
+}
+
 int engine_wait_tls(struct remote *rm, const struct host_facts *f, char *err)
 {
 	const struct provision_request *r = rm->r;
 	int port = r->engine_port > 0 ? r->engine_port : 2376;
-	long long deadline = now_ms() + WAIT_TLS_MS;
+	long long start = now_ms(), deadline = start + WAIT_TLS_MS;
+	long long next_probe = start + PROBE_MS;
 	char version[64], last[ERR_MAX] = "no answer", tail[256];
-	int ret;
+	int ret, missing = 0;
 
 	plog(r, "Waiting for the Docker engine to answer over TLS on '%s:%d'...",
 	     r->ip, port);
@@ -196,11 +213,26 @@ int engine_wait_tls(struct remote *rm, const struct host_facts *f, char *err)
 				       r->client_key, 3000, version,
 				       sizeof(version), last);
 		if (!ret) {
-			plog(r, "Docker is up and running! (engine %s)", version);
+			plog(r, "Docker is up and running! (engine %s, %.1f s)", version,
+			     (double)(now_ms() - start) / 1000);
 			return 0;
 		}
 		if (now_ms() >= deadline)
 			break;
+		/* Fail fast when dockerd keeps dying (a bad engine-opt): no
+		 * dockerd process at PROBES_DEAD probes in a row. */
+		if (now_ms() >= next_probe) {
+			next_probe = now_ms() + PROBE_MS;
+			int running = dockerd_running(rm);
+			missing = running == 0 ? missing + 1 : 0;
+			if (missing >= PROBES_DEAD) {
+				engine_log_tail(rm, f, tail, sizeof(tail));
+				return error_set(err, EIO,
+						 "docker on '%s' does not stay up%s%s",
+						 r->ssh.host, tail[0] ? ": engine log: " : "",
+						 tail);
+			}
+		}
 		long long left = POLL_MS - (now_ms() - t0);
 		for (; left > 0; left -= 100) {
 			if (r->cancel && *r->cancel)

@@ -30,7 +30,9 @@ struct provision_request {
 	const char *machine;        /* used as hostname */
 	const char *driver_name;    /* for the provider=... label */
 	const char *ip;             /* the host's address (cert SAN) */
-	int engine_port;            /* 2376 */
+	int engine_port;            /* where dockerd listens on the host: 2376 */
+	int engine_check_port;      /* where it answers from here (a forwarded
+	                             * port, e.g. QEMU user networking); 0: engine_port */
 	struct ssh_target ssh;
 	const struct engine_options *engine;
 	const struct strlist *tls_sans;
