@@ -118,6 +118,9 @@ struct machine_driver {
 	int (*state)(struct driver_ctx *ctx, enum machine_state *out);
 	/* The engine URL from stored data only (no network). Required. */
 	int (*url)(struct driver_ctx *ctx, char *buf, size_t len);
+	/* Optional: the port dockerd listens on inside the host when the
+	 * URL's port is a forward to it (QEMU user networking). */
+	int (*engine_listen_port)(struct driver_ctx *ctx);
 	/* config.json "Driver" keys after the BaseDriver ones. */
 	int (*load)(struct driver_ctx *ctx, const cJSON *driver_obj);
 	int (*save)(const struct driver_ctx *ctx, cJSON *driver_obj);

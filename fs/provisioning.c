@@ -33,7 +33,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	char org[512];
 	struct engine_options eo;
 	struct strlist sans = STRLIST_INIT;
-	int port;
+	int port, listen_port = 0;
 
 	pthread_mutex_lock(&m->lock);
 	snprintf(ip, sizeof(ip), "%s", m->base.ip);
@@ -44,6 +44,8 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		struct driver_ctx ctx;
 		machine_driver_ctx(m, &ctx);
 		m->driver->url(&ctx, url, sizeof(url));
+		if (m->driver->engine_listen_port)
+			listen_port = m->driver->engine_listen_port(&ctx);
 	}
 	host_options_engine(m->config, &eo);
 	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
@@ -72,7 +74,8 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		.machine = m->name,
 		.driver_name = m->driver->name,
 		.ip = ip,
-		.engine_port = url_port(url),
+		.engine_port = listen_port > 0 ? listen_port : url_port(url),
+		.engine_check_port = url_port(url),
 		.ssh = {
 			.host = ip, .port = port, .user = user,
 			.key_path = key, .known_hosts = known,
@@ -104,7 +107,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	}
 	if (!rc) {
 		char version[64] = "";
-		if (!engine_check_tls(ip, r.engine_port, ca, cert, ckey, 20000, version,
+		if (!engine_check_tls(ip, r.engine_check_port, ca, cert, ckey, 20000, version,
 				      sizeof(version), NULL)) {
 			pthread_mutex_lock(&m->lock);
 			snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
