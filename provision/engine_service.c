@@ -159,9 +159,12 @@ static void engine_log_tail(struct remote *rm, const struct host_facts *f,
 	char e[ERR_MAX];
 	int status = 0;
 	const char *script =
-		f->init == INIT_SYSTEMD ? "journalctl -u docker -n 3 --no-pager -q 2>/dev/null"
-		: f->init == INIT_NONE  ? "tail -n 3 " ENGINE_SUPERVISOR_LOG
-					: "tail -n 3 /var/log/docker.log";
+		f->init == INIT_SYSTEMD ? "journalctl -u docker -n 20 --no-pager -q 2>/dev/null"
+		" | grep -v -e \"See 'dockerd --help'\" -e '^[[:space:]]*$' | tail -n 1"
+		: f->init == INIT_NONE  ? "grep -v -e '^machinefs:' -e \"^See 'dockerd --help'\" "
+		"-e '^[[:space:]]*$' " ENGINE_SUPERVISOR_LOG " | tail -n 1"
+		: "grep -v -e \"^See 'dockerd --help'\" -e '^[[:space:]]*$' "
+		"/var/log/docker.log | tail -n 1";
 
 	buf[0] = '\0';
 	if (!remote_exec(rm, script, &out, &status, 15000, e)) {

@@ -40,7 +40,9 @@ int engine_write_config(struct remote *rm, const struct host_facts *f,
  * /var/run/docker.pid and our supervisor), then start it again. */
 int engine_restart(struct remote *rm, const struct host_facts *f, char *err);
 
-/* Poll engine_check_tls every 500 ms for up to 120 s (honours cancel).
+/* Poll engine_check_tls every 500 ms for up to 120 s (honours cancel);
+ * fails early (-EIO) when no dockerd process is seen at 3 probes 3 s
+ * apart (it keeps dying: a bad engine-opt).
  * On timeout the engine log's last line is in the message. */
 int engine_wait_tls(struct remote *rm, const struct host_facts *f, char *err);
 

@@ -109,6 +109,14 @@ run web-a "$IPA" root upgrade LAB_INSTALL_URL="$URL"
 "$LAB" exec "$NA" test -f /root/installed-by-url || fail "upgrade did not run the install URL"
 dk "$IPA" version --format '{{.Server.Version}}' || fail "docker after upgrade"
 
+step "A: a bad engine-opt: dockerd keeps dying, a clear error soon, provision again mends it"
+t0=$SECONDS
+run web-a "$IPA" root provision LAB_OPTS="no-such-flag=1" \
+	LAB_EXPECT_SUB="docker on '$IPA' does not stay up: engine log: |no-such-flag"
+[ $((SECONDS - t0)) -lt 60 ] || fail "the bad engine-opt took $((SECONDS - t0)) s to be reported"
+run web-a "$IPA" root provision
+[ "$(dk "$IPA" info --format '{{.Name}}')" = web-a ] || fail "docker after the mended provision"
+
 step "B: sudo user, no init script: supervised dockerd"
 "$LAB" exec "$NB" rm -f /etc/init.d/docker
 run web-b "$IPB" "$SUDO_USER_B" provision LAB_LABELS="flavour=sudo" LAB_ENV="MFS_MARK=1"

@@ -4,7 +4,9 @@
  *   LAB_IP LAB_USER(root) LAB_KEY LAB_STORE LAB_NAME(lab)
  *   LAB_OP: provision | regenerate-certs | upgrade
  *   LAB_EXPECT: "" for success, else the exact error message expected
- *   LAB_INSTALL_URL LAB_LABELS LAB_INSECURE LAB_TLS_SAN (comma lists)
+ *   LAB_EXPECT_SUB: "|"-separated parts the error message must contain
+ *   LAB_INSTALL_URL; comma lists: LAB_LABELS LAB_INSECURE LAB_TLS_SAN
+ *   LAB_ENV LAB_OPTS (engine-env, engine-opt)
  * Prints each log line as "log: ...". */
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +66,7 @@ int main(void)
 	const char *name = env("LAB_NAME", "lab");
 	const char *op = env("LAB_OP", "provision");
 	const char *expect = env("LAB_EXPECT", "");
+	const char *expect_sub = env("LAB_EXPECT_SUB", "");
 
 	snprintf(certdir, sizeof(certdir), "%s/certs", store);
 	snprintf(mdir, sizeof(mdir), "%s/machines/%s", store, name);
@@ -80,6 +83,7 @@ int main(void)
 	split(getenv("LAB_LABELS"), &eo.labels);
 	split(getenv("LAB_INSECURE"), &eo.insecure_registry);
 	split(getenv("LAB_ENV"), &eo.env);
+	split(getenv("LAB_OPTS"), &eo.arbitrary_flags);
 	split(getenv("LAB_TLS_SAN"), &sans);
 	eo.tls_verify = true;
 	char org[256];
@@ -113,7 +117,18 @@ int main(void)
 		rc = provision_run(&r, err);
 	printf("result: %d %s\n", rc, err);
 
-	if (expect[0]) {
+	if (expect_sub[0]) {
+		CHECK(rc < 0);
+		for (const char *p = expect_sub; *p;) {
+			size_t n = strcspn(p, "|");
+			char part[256];
+			snprintf(part, sizeof(part), "%.*s", (int)n, p);
+			if (!strstr(err, part))
+				printf("error lacks '%s'\n", part);
+			CHECK(strstr(err, part) != NULL);
+			p += n + (p[n] == '|');
+		}
+	} else if (expect[0]) {
 		CHECK(rc < 0);
 		CHECK_STR(err, expect);
 	} else {
@@ -137,5 +152,6 @@ int main(void)
 	strlist_clear(&eo.labels);
 	strlist_clear(&eo.insecure_registry);
 	strlist_clear(&eo.env);
+	strlist_clear(&eo.arbitrary_flags);
 	return test_report();
 }
