@@ -200,7 +200,11 @@ static int dockerd_running(struct remote *rm)
 int engine_wait_tls(struct remote *rm, const struct host_facts *f, char *err)
 {
 	const struct provision_request *r = rm->r;
-	int port = r->engine_port > 0 ? r->engine_port : 2376;
+	/* Where the engine answers from here: a forwarded port may differ
+	 * from the one dockerd listens on. */
+	int port = r->engine_check_port > 0 ? r->engine_check_port
+		   : r->engine_port > 0     ? r->engine_port
+					    : 2376;
 	long long start = now_ms(), deadline = start + WAIT_TLS_MS;
 	long long next_probe = start + PROBE_MS;
 	char version[64], last[ERR_MAX] = "no answer", tail[256];
