@@ -418,7 +418,9 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		} else {
 			struct strbuf sb = STRBUF_INIT;
 			/* Raw value (secrets unmasked) only for writers. */
-			if (!machine_option_get(of->n.m, of->n.leaf, &sb) && acc == O_RDONLY) {
+			bool set = acc == O_RDONLY ? machine_option_get(of->n.m, of->n.leaf, &sb)
+						   : machine_option_raw(of->n.m, of->n.leaf, &sb);
+			if (!set && acc == O_RDONLY) {
 				strbuf_release(&sb);
 				return -ENOENT;
 			}
@@ -697,11 +699,8 @@ static int mfs_rename(const char *from, const char *to, unsigned int flags)
 	}
 	char err[ERR_MAX];
 	struct strbuf sb = STRBUF_INIT;
-	pthread_mutex_lock(&a.m->lock);
-	const char *v = option_set_get(&a.m->opts, a.leaf);
-	strbuf_addstr(&sb, v ? v : "");
-	pthread_mutex_unlock(&a.m->lock);
-	rc = machine_option_set(a.m, c[2], sb.buf, err);
+	machine_option_raw(a.m, a.leaf, &sb);
+	rc = machine_option_set(a.m, c[2], strbuf_str(&sb), err);
 	if (!rc && strcmp(c[2], a.leaf))
 		rc = machine_option_del(a.m, a.leaf, err);
 	strbuf_release(&sb);
@@ -747,9 +746,19 @@ static int mfs_utimens(const char *path, const struct timespec tv[2],
 	return rc;
 }
 
+/* Modes are fixed; editors that copy a file's mode onto their temp file
+ * in options/ (sed -i, vim) are let through. */
 static int mfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return -EPERM;
+	struct node n;
+	if (!path && fi)
+		return ((struct ofile *)(uintptr_t)fi->fh)->n.kind == N_OPTION ? 0 : -EPERM;
+	int rc = parse_path(path, &n);
+	if (rc)
+		return rc;
+	rc = n.kind == N_OPTION ? 0 : -EPERM;
+	node_release(&n);
+	return rc;
 }
 
 /* With nullpath_ok, readdir gets no path: opendir keeps it in fh. */

@@ -36,6 +36,7 @@ struct machine {
 	struct base_driver base;
 	void *priv;                  /* driver->priv_size bytes */
 	struct option_set opts;      /* create options */
+	struct option_set scratch;   /* editors' temp files in options/; memory only */
 	enum machine_state state;
 	time_t changed;              /* last change of state or record */
 	time_t refreshed;            /* last background state check */
@@ -71,6 +72,11 @@ int store_mkdir(struct store *s, const char *name, char *err);
  * Unknown names are -EINVAL. */
 int machine_option_set(struct machine *m, const char *name, const char *value,
 		       char *err);
+/* Editors' and sed -i's temp files (".x.swp", "x~", "4913", "sedXXXXXX",
+ * "x.tmp"...) live in options/ in memory only, so a save-by-rename works. */
+bool option_scratch_name(const char *name);
+/* The raw value (secrets unmasked) of an option or scratch file. */
+bool machine_option_raw(struct machine *m, const char *name, struct strbuf *sb);
 /* Whether name may be written now (0 or -errno). */
 int machine_option_check(struct machine *m, const char *name, char *err);
 int machine_option_del(struct machine *m, const char *name, char *err);

@@ -14,8 +14,20 @@ const struct driver_option *option_lookup(const char *name)
 	return o;
 }
 
+bool option_scratch_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (option_lookup(name))
+		return false;
+	return name[0] == '.' || name[0] == '#' || (n && name[n - 1] == '~') ||
+	       strstr(name, ".tmp") || strstr(name, ".sw") || !strcmp(name, "4913") ||
+	       !strncmp(name, "sed", 3);
+}
+
 static int check_writable_locked(struct machine *m, const char *name, char *err)
 {
+	if (option_scratch_name(name))
+		return 0;
 	if (!option_lookup(name))
 		return error_set(err, EINVAL,
 				 "unknown option '%s': see .drivers/NAME/options for the options each driver takes",
@@ -44,6 +56,11 @@ int machine_option_set(struct machine *m, const char *name, const char *value,
 		/* Keep the text minus trailing blanks; lists keep one value a line. */
 		struct strbuf v = STRBUF_INIT;
 		const struct driver_option *o = option_lookup(name);
+		if (!o) {
+			option_set_put(&m->scratch, name, value);
+			pthread_mutex_unlock(&m->lock);
+			return 0;
+		}
 		if (o->type == OPT_LIST) {
 			struct strlist l = STRLIST_INIT;
 			strlist_split_lines(&l, value);
@@ -71,6 +88,10 @@ int machine_option_del(struct machine *m, const char *name, char *err)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = 0;
+	if (option_set_del(&m->scratch, name)) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
 	if (!option_set_get(&m->opts, name))
 		rc = error_set(err, ENOENT, "option '%s' is not set", name);
 	if (!rc)
@@ -83,10 +104,27 @@ int machine_option_del(struct machine *m, const char *name, char *err)
 	return rc;
 }
 
+bool machine_option_raw(struct machine *m, const char *name, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->lock);
+	const char *v = option_set_get(&m->opts, name);
+	if (!v)
+		v = option_set_get(&m->scratch, name);
+	if (v)
+		strbuf_addstr(sb, v);
+	pthread_mutex_unlock(&m->lock);
+	return v != NULL;
+}
+
 bool machine_option_get(struct machine *m, const char *name, struct strbuf *sb)
 {
 	pthread_mutex_lock(&m->lock);
 	const char *v = option_set_get(&m->opts, name);
+	if (!v && (v = option_set_get(&m->scratch, name))) {
+		strbuf_addstr(sb, v); /* a scratch file: as written */
+		pthread_mutex_unlock(&m->lock);
+		return true;
+	}
 	if (v) {
 		const struct driver_option *o = option_lookup(name);
 		if (o && (o->flags & OPT_SECRET) && *v)
@@ -104,5 +142,6 @@ void machine_option_names(struct machine *m, struct strlist *names)
 {
 	pthread_mutex_lock(&m->lock);
 	strlist_copy(names, &m->opts.names);
+	strlist_copy(names, &m->scratch.names);
 	pthread_mutex_unlock(&m->lock);
 }

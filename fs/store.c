@@ -130,6 +130,7 @@ static void machine_free(struct machine *m)
 	cJSON_Delete(m->config);
 	free(m->priv);
 	option_set_clear(&m->opts);
+	option_set_clear(&m->scratch);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
