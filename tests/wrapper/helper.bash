@@ -23,6 +23,11 @@ wrapper_setup_file() {
 wrapper_teardown_file() {
 	[ -n "${TLS_PID:-}" ] && kill "$TLS_PID" 2>/dev/null
 	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	# mounts the wrapper made itself for stores under $T
+	local mp
+	findmnt -rn -o SOURCE,TARGET | while read -r src mp; do
+		case $src in "machinefs:$T/"*) fusermount3 -u "$(printf '%b' "$mp")" 2>/dev/null ;; esac
+	done
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 

@@ -1,0 +1,295 @@
+# The other commands with the none driver: create (progress, hint, errors,
+# exit codes), inspect -f forms, status/url/ip/active/version, rm and its
+# prompt, start/stop/... on several names, help, unknown commands and flags.
+load helper
+
+setup_file() {
+	wrapper_setup_file
+	none_machine n1 tcp://127.0.0.1:2376
+	none_machine n2 tcp://10.1.2.3:2376
+	printf 'a=b\nc=d\n' >"$MNT/n2/options/engine-label" || true
+	mkdir "$MNT/z1"
+}
+teardown_file() { wrapper_teardown_file; }
+
+NOTEXIST='Docker machine "nope" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.'
+
+@test "create -d none: progress lines and the closing hint" {
+	run --separate-stderr docker-machine create -d none --url tcp://127.0.0.1:2380 --engine-label x=y c1
+	[ "$status" -eq 0 ]
+	[ "$output" = "Running pre-create checks...
+Creating machine...
+To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: docker-machine env c1" ]
+	[ "$(cat "$MNT/c1/state")" = Running ]
+	[ "$(cat "$MNT/c1/options/engine-label")" = "x=y" ]
+	run docker-machine inspect -f '{{.HostOptions.EngineOptions.Labels}}' c1
+	[ "$output" = "[x=y]" ]
+}
+
+@test "create: the first create makes the CA and client certificate" {
+	local s=$T/store2
+	run --separate-stderr docker-machine -s "$s" create -d none --url=tcp://127.0.0.1:2381 first
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Creating CA: $s/certs/ca.pem" ]
+	[ "${lines[1]}" = "Creating client certificate: $s/certs/cert.pem" ]
+	[ "${lines[2]}" = "Running pre-create checks..." ]
+	# the wrapper mounted the store itself: unmount it
+	local mp
+	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
+	[ -n "$mp" ]
+	fusermount3 -u "$mp"
+}
+
+@test "create: options from the environment (MACHINE_DRIVER, engine env vars)" {
+	MACHINE_DRIVER=none MACHINE_DOCKER_INSTALL_URL=none run docker-machine create --url tcp://127.0.0.1:2382 c2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$MNT/c2/driver")" = none ]
+	[ "$(cat "$MNT/c2/options/engine-install-url")" = none ]
+}
+
+@test "create: list options repeat" {
+	run docker-machine create -d none --url tcp://127.0.0.1:2383 --engine-opt a=1 --engine-opt b=2 --tls-san x.example c3
+	[ "$status" -eq 0 ]
+	[ "$(cat "$MNT/c3/options/engine-opt")" = "a=1
+b=2" ]
+	[ "$(cat "$MNT/c3/options/tls-san")" = "x.example" ]
+}
+
+@test "create: no name" {
+	run --separate-stderr docker-machine create -d none
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error: No machine name specified" ]
+	[[ ${lines[0]} == "Usage: docker-machine create [OPTIONS] [arg...]" ]]
+}
+
+@test "create: invalid name" {
+	run --separate-stderr docker-machine create -d none --url tcp://1.2.3.4:1 _bad
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -" ]
+	[ ! -e "$MNT/_bad" ]
+}
+
+@test "create: already exists" {
+	run --separate-stderr docker-machine create -d none --url tcp://1.2.3.4:1 n1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'Docker machine "n1" already exists' ]
+}
+
+@test "create: extra arguments" {
+	run --separate-stderr docker-machine create -d none --url tcp://1.2.3.4:1 a b c
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Invalid command line. Found extra arguments [b c]" ]
+}
+
+@test "create: unknown flag, unknown driver" {
+	run --separate-stderr docker-machine create -d none --bogus x m9
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "flag provided but not defined: --bogus" ]
+	run --separate-stderr docker-machine create -d nosuch m9
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'Driver "nosuch" not found. Do you have the plugin binary "docker-machine-driver-nosuch" accessible in your PATH?' ]
+	[ ! -e "$MNT/m9" ]
+}
+
+@test "create: missing --url leaves nothing behind" {
+	run --separate-stderr docker-machine create -d none m8
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error setting machine configuration from flags provided: --url option is required when no driver is selected" ]
+	[ ! -e "$MNT/m8" ]
+}
+
+@test "create -h lists the driver's options" {
+	run docker-machine create -d none -h
+	[ "$status" -eq 0 ]
+	[[ $output == *'--url ""	URL of host when no driver is selected'* ]]
+	[[ $output == *'--engine-label [--engine-label option --engine-label option]'* ]]
+}
+
+@test "inspect: the record, 4-space JSON" {
+	run docker-machine inspect n1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "{" ]
+	[ "${lines[1]}" = '    "ConfigVersion": 3,' ]
+	[ "${lines[-1]}" = "}" ]
+	[ "$(jq -r .DriverName <<<"$output")" = none ]
+}
+
+@test "inspect -f: field paths, json, prettyjson, text around" {
+	run docker-machine inspect -f '{{.Driver.IPAddress}}' n1
+	[ "$output" = "127.0.0.1:2376" ]
+	run docker-machine inspect --format '{{ .DriverName }}/{{.Name}}' n1
+	[ "$output" = "none/n1" ]
+	run docker-machine inspect -f '{{json .Driver.SSHPort}} {{.Driver.SwarmMaster}} {{.Driver.Nope}}' n1
+	[ "$output" = "0 false <no value>" ]
+	run docker-machine inspect -f '{{json .Driver}}' n1
+	[ "$output" = "{\"IPAddress\":\"127.0.0.1:2376\",\"MachineName\":\"n1\",\"SSHKeyPath\":\"\",\"SSHPort\":0,\"SSHUser\":\"\",\"StorePath\":\"$MACHINE_STORAGE_PATH\",\"SwarmDiscovery\":\"\",\"SwarmHost\":\"\",\"SwarmMaster\":false,\"URL\":\"tcp://127.0.0.1:2376\"}" ]
+	run docker-machine inspect -f '{{prettyjson .Driver}}' n1
+	[ "${lines[0]}" = "{" ]
+	[ "${lines[1]}" = '  "IPAddress": "127.0.0.1:2376",' ]
+	run docker-machine inspect -f '{{prettyjson .}}' n1
+	[ "${lines[1]}" = '  "ConfigVersion": 3,' ]
+	run docker-machine inspect -f '{{.HostOptions.SwarmOptions.Host}}' n1
+	[ "$output" = "tcp://0.0.0.0:3376" ]
+}
+
+@test "inspect: errors" {
+	run --separate-stderr docker-machine inspect n1 n2
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error: Expected one machine name as an argument" ]
+	run --separate-stderr docker-machine inspect nope
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$NOTEXIST" ]
+	run --separate-stderr docker-machine inspect
+	[ "$stderr" = 'Error: No machine name(s) specified and no "default" machine exists' ]
+}
+
+@test "status, url, ip" {
+	run docker-machine status n1
+	[ "$output" = Running ]
+	run docker-machine status z1
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	run docker-machine url n1
+	[ "$output" = tcp://127.0.0.1:2376 ]
+	run docker-machine ip n1
+	[ "$output" = 127.0.0.1:2376 ]
+	run docker-machine ip n1 n2
+	[ "$output" = "127.0.0.1:2376
+10.1.2.3:2376" ]
+}
+
+@test "status, url, ip: errors" {
+	for c in status url ip; do
+		run --separate-stderr docker-machine $c nope
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "$NOTEXIST" ]
+		run --separate-stderr docker-machine $c
+		[ "$status" -eq 1 ]
+		[ "$stderr" = 'Error: No machine name(s) specified and no "default" machine exists' ]
+	done
+	run --separate-stderr docker-machine status n1 n2
+	[ "$stderr" = "Error: Expected one machine name as an argument" ]
+	run --separate-stderr docker-machine url z1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Host is not running" ]
+}
+
+@test "the default machine" {
+	none_machine default tcp://127.0.0.1:2390
+	run docker-machine url
+	[ "$output" = tcp://127.0.0.1:2390 ]
+	run docker-machine status
+	[ "$output" = Running ]
+	run docker-machine ip
+	[ "$output" = 127.0.0.1:2390 ]
+	run docker-machine rm -y default
+	[ "$status" -eq 0 ]
+	[ ! -e "$MNT/default" ]
+}
+
+@test "active" {
+	DOCKER_HOST=tcp://127.0.0.1:2376 run docker-machine active
+	[ "$output" = n1 ]
+	DOCKER_HOST= run --separate-stderr docker-machine active
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "No active host found" ]
+	run --separate-stderr docker-machine active n1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error: Too many arguments given" ]
+}
+
+@test "version" {
+	run docker-machine version
+	[ "$output" = "docker-machine version 0.16.2, build machinefs" ]
+	run docker-machine --version
+	[ "$output" = "docker-machine version 0.16.2, build machinefs" ]
+	run docker-machine -v
+	[ "$status" -eq 0 ]
+}
+
+@test "start/stop/kill/restart on several machines: each failure reported" {
+	run --separate-stderr docker-machine stop n1 n2
+	[ "$status" -eq 1 ]
+	[[ $output == *'Stopping "n1"...'* ]]
+	[[ $output == *'Stopping "n2"...'* ]]
+	[ "$stderr" = "driver 'none' does not support 'stop'
+driver 'none' does not support 'stop'" ]
+	run --separate-stderr docker-machine start n1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'Machine "n1" is already running.' ]
+	run --separate-stderr docker-machine kill n1 nope
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$NOTEXIST" ]
+	run --separate-stderr docker-machine restart
+	[ "$stderr" = 'Error: No machine name(s) specified and no "default" machine exists' ]
+}
+
+@test "rm: prompt, no, yes, -y, -f" {
+	none_machine r1 tcp://127.0.0.1:2391
+	none_machine r2 tcp://127.0.0.1:2392
+	run --separate-stderr bash -c 'echo n | docker-machine rm r1'
+	[ "$status" -eq 0 ]
+	[ "$output" = "About to remove r1
+Are you sure? (y/n): " ]
+	[ "$stderr" = "WARNING: This action will delete both local reference and remote instance." ]
+	[ -d "$MNT/r1" ]
+	run --separate-stderr bash -c 'echo Yes | docker-machine rm r1'
+	[ "$output" = "About to remove r1
+Are you sure? (y/n): Successfully removed r1" ]
+	[ ! -e "$MNT/r1" ]
+	run docker-machine rm -f r2
+	[ "$output" = "About to remove r2
+WARNING: This action will delete both local reference and remote instance.
+Successfully removed r2" ]
+	[ ! -e "$MNT/r2" ]
+}
+
+@test "rm: errors" {
+	run --separate-stderr docker-machine rm
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error: Expected to get one or more machine names as arguments" ]
+	run --separate-stderr docker-machine rm -y nope
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "WARNING: This action will delete both local reference and remote instance.
+Error removing host \"nope\": $NOTEXIST" ]
+}
+
+@test "regenerate-certs: the prompt" {
+	run bash -c 'echo n | docker-machine regenerate-certs n1'
+	[ "$status" -eq 0 ]
+	[ "$output" = "Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): " ]
+}
+
+@test "ssh: a none machine has no SSH" {
+	run --separate-stderr docker-machine ssh nope
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$NOTEXIST" ]
+	run --separate-stderr docker-machine ssh z1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'Error: Cannot run SSH command: Host "z1" is not running' ]
+}
+
+@test "help, -h, unknown command" {
+	run docker-machine help
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Usage: docker-machine [OPTIONS] COMMAND [arg...]" ]
+	for c in active config create env inspect ip kill ls mount provision regenerate-certs restart rm scp ssh start status stop upgrade url version; do
+		run docker-machine $c -h
+		[ "$status" -eq 0 ]
+		[[ ${lines[0]} == "Usage: docker-machine $c"* ]]
+		run docker-machine help $c
+		[[ ${lines[0]} == "Usage: docker-machine $c"* ]]
+	done
+	run --separate-stderr docker-machine foo
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "docker-machine: 'foo' is not a docker-machine command. See 'docker-machine --help'." ]
+	run --separate-stderr docker-machine --bogus ls
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "flag provided but not defined: --bogus" ]
+}
+
+@test "-D: debug lines on stderr only" {
+	run --separate-stderr docker-machine -D url n1
+	[ "$status" -eq 0 ]
+	[ "$output" = tcp://127.0.0.1:2376 ]
+}
