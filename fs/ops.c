@@ -211,10 +211,70 @@ static int op_create(struct machine *m, char *err)
 	return rc;
 }
 
+/* The engine's version over TLS with the machine's client files. */
+static int check_engine(struct machine *m, const char *url, char *version, size_t len,
+			char *err)
+{
+	char host[256];
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	const char *colon = strrchr(h, ':');
+	if (!colon || (size_t)(colon - h) >= sizeof(host))
+		return error_set(err, EINVAL, "no port in url '%s'", url);
+	memcpy(host, h, (size_t)(colon - h));
+	host[colon - h] = '\0';
+	char ca[PATH_MAX + 16], cert[PATH_MAX + 16], key[PATH_MAX + 16];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", m->dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", m->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", m->dir);
+	int rc = engine_check_tls(host, atoi(colon + 1), ca, cert, key, 3000, version, len, err);
+	if (rc)
+		version[0] = '\0';
+	return rc;
+}
+
+/* After start/restart of a host we provisioned: wait until its engine
+ * answers over TLS again (Docker Machine waits for the port). */
+static int wait_engine(struct machine *m, int seconds, char *err)
+{
+	char url[1024] = "", version[64];
+	pthread_mutex_lock(&m->lock);
+	if (m->driver->url) {
+		struct driver_ctx ctx;
+		machine_driver_ctx(m, &ctx);
+		m->driver->url(&ctx, url, sizeof(url));
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!*url)
+		return 0;
+	machine_log(m, "Waiting for the Docker engine at '%s'...", url);
+	time_t deadline = time(NULL) + seconds;
+	int rc;
+	while ((rc = check_engine(m, url, version, sizeof(version), err)) != 0) {
+		if (m->cancel)
+			return error_set(err, EINTR, "waiting for the engine was cancelled");
+		if (time(NULL) >= deadline) {
+			char why[ERR_MAX];
+			snprintf(why, sizeof(why), "%s", err);
+			return error_set(err, ETIMEDOUT, "the engine at '%s' did not answer within %d s: %s",
+					 url, seconds, why);
+		}
+		sleep(1);
+	}
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+
+
 static int op_simple(struct machine *m, const char *what, drv_fn fn,
 		     enum machine_state after, char *err)
 {
 	int rc = driver_call(m, what, fn, true, err);
+	if (!rc && after == MS_RUNNING && (m->driver->supports & DRV_SSH))
+		rc = wait_engine(m, 120, err);
 	if (!rc) {
 		pthread_mutex_lock(&m->lock);
 		m->state = after;
@@ -526,25 +586,6 @@ int store_remove(struct store *s, struct machine *m, bool force, char *err)
 	return run_cmd(m, &ctl_cmds[force ? 9 : 8], err);
 }
 
-/* The engine's version over TLS with the machine's client files. */
-static void check_engine(struct machine *m, const char *url, char *version, size_t len)
-{
-	char host[256];
-	const char *h = strstr(url, "://");
-	h = h ? h + 3 : url;
-	const char *colon = strrchr(h, ':');
-	if (!colon || (size_t)(colon - h) >= sizeof(host))
-		return;
-	memcpy(host, h, (size_t)(colon - h));
-	host[colon - h] = '\0';
-	char ca[PATH_MAX + 16], cert[PATH_MAX + 16], key[PATH_MAX + 16];
-	snprintf(ca, sizeof(ca), "%s/ca.pem", m->dir);
-	snprintf(cert, sizeof(cert), "%s/cert.pem", m->dir);
-	snprintf(key, sizeof(key), "%s/key.pem", m->dir);
-	if (engine_check_tls(host, atoi(colon + 1), ca, cert, key, 3000, version, len, NULL))
-		version[0] = '\0';
-}
-
 void machine_refresh_state(struct machine *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -559,7 +600,7 @@ void machine_refresh_state(struct machine *m)
 	int rc = m->driver->state(&c.ctx, &st);
 	char url[1024] = "", version[64] = "";
 	if (!rc && st == MS_RUNNING && m->driver->url && m->driver->url(&c.ctx, url, sizeof(url)) == 0)
-		check_engine(m, url, version, sizeof(version));
+		check_engine(m, url, version, sizeof(version), NULL);
 	call_end(&c);
 	pthread_mutex_lock(&m->lock);
 	if (m->gen == gen && !m->busy) {

@@ -71,6 +71,12 @@ put $M/ctl regenerate-certs && ok || fail "regenerate-certs: $(cat $M/error)"
 put $M/ctl provision && ok || fail "provision: $(cat $M/error)"
 ( . $M/env && docker run --rm mfs-busybox /bin/busybox true ) && ok || fail "docker after provision"
 
+# restart: a reboot over SSH; the engine answers again afterwards.
+put $M/ctl restart && ok || fail "restart: $(cat $M/error)"
+expect_eq "state after restart" "$(cat $M/state)" "Running"
+( . $M/env && docker run --rm mfs-busybox /bin/busybox echo back ) > $T/back 2>&1
+expect_eq "docker after restart" "$(cat $T/back)" "back"
+
 # Lifecycle commands the generic driver lacks.
 expect_errno ENOTSUP put $M/ctl stop
 case "$(cat $M/error)" in "driver 'generic' does not support 'stop'") ok ;; *) fail "stop: $(cat $M/error)" ;; esac
