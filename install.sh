@@ -13,10 +13,10 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev
 	# tests: test hosts (namespaces with sshd and the Docker engine)
-	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables
+	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables passwd
 	openssl procps psmisc util-linux python3 inotify-tools
 	# tests: the guest image and QEMU
-	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs
+	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
 	# the docker-machine wrapper and its tests
 	bats jq sshfs rsync
 )
