@@ -28,23 +28,15 @@ static void add_each(struct strlist *args, const char *flag,
 		add2(args, flag, l->v[i]);
 }
 
-void engine_args(const struct engine_config *c, struct strlist *args)
+/* Labels, registries and the other option flags: what goes after the
+ * listeners, storage and TLS (boot2docker's EXTRA_ARGS). */
+void engine_extra_args(const struct engine_config *c, struct strlist *args)
 {
 	const struct engine_options *eo = c->eo;
 	struct strbuf sb = STRBUF_INIT;
 
-	strbuf_addf(&sb, "tcp://0.0.0.0:%d", c->port > 0 ? c->port : 2376);
-	add2(args, "-H", sb.buf);
-	add2(args, "-H", "unix:///var/run/docker.sock");
-	if (c->storage_driver && c->storage_driver[0])
-		add2(args, "--storage-driver", c->storage_driver);
-	strlist_add(args, "--tlsverify");
-	add2(args, "--tlscacert", ENGINE_CERT_DIR "/ca.pem");
-	add2(args, "--tlscert", ENGINE_CERT_DIR "/server.pem");
-	add2(args, "--tlskey", ENGINE_CERT_DIR "/server-key.pem");
 	if (eo)
 		add_each(args, "--label", &eo->labels);
-	strbuf_reset(&sb);
 	strbuf_addf(&sb, "provider=%s", c->driver_name ? c->driver_name : "none");
 	add2(args, "--label", sb.buf);
 	if (eo) {
@@ -67,6 +59,23 @@ void engine_args(const struct engine_config *c, struct strlist *args)
 			strlist_add(args, sb.buf);
 		}
 	}
+	strbuf_release(&sb);
+}
+
+void engine_args(const struct engine_config *c, struct strlist *args)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "tcp://0.0.0.0:%d", c->port > 0 ? c->port : 2376);
+	add2(args, "-H", sb.buf);
+	add2(args, "-H", "unix:///var/run/docker.sock");
+	if (c->storage_driver && c->storage_driver[0])
+		add2(args, "--storage-driver", c->storage_driver);
+	strlist_add(args, "--tlsverify");
+	add2(args, "--tlscacert", ENGINE_CERT_DIR "/ca.pem");
+	add2(args, "--tlscert", ENGINE_CERT_DIR "/server.pem");
+	add2(args, "--tlskey", ENGINE_CERT_DIR "/server-key.pem");
+	engine_extra_args(c, args);
 	strbuf_release(&sb);
 }
 
@@ -187,5 +196,40 @@ void engine_render_supervisor(const struct engine_config *c, struct strbuf *out)
 		      "\tsleep 2\n"
 		      "done\n"
 		      "rm -f " ENGINE_SUPERVISOR_PID "\n");
+	strlist_clear(&args);
+}
+
+void engine_render_b2d_profile(const struct engine_config *c, struct strbuf *out)
+{
+	struct strlist args = STRLIST_INIT;
+
+	engine_extra_args(c, &args);
+	strbuf_addstr(out, "EXTRA_ARGS='\n");
+	for (size_t i = 0; i < args.n; i++) {
+		/* One flag and its value per line, as Docker Machine writes it. */
+		int value = i > 0 && args.v[i][0] != '-';
+		if (value)
+			strbuf_addch(out, ' ');
+		else if (i > 0)
+			strbuf_addch(out, '\n');
+		for (const char *p = args.v[i]; *p; p++) {
+			if (*p == '\'')
+				strbuf_addstr(out, "'\\''");
+			else
+				strbuf_addch(out, *p);
+		}
+	}
+	strbuf_addf(out, "%s'\n"
+		    "CACERT=" ENGINE_B2D_DIR "/ca.pem\n"
+		    "DOCKER_HOST='-H tcp://0.0.0.0:%d'\n"
+		    "DOCKER_STORAGE=%s\n"
+		    "DOCKER_TLS=auto\n"
+		    "SERVERKEY=" ENGINE_B2D_DIR "/server-key.pem\n"
+		    "SERVERCERT=" ENGINE_B2D_DIR "/server.pem\n\n",
+		    args.n ? "\n" : "", c->port > 0 ? c->port : 2376,
+		    c->storage_driver ? c->storage_driver : "");
+	if (c->eo)
+		env_lines(c, &c->eo->env, "export ", 0, out);
+	env_lines(c, c->extra_env, "export ", 0, out);
 	strlist_clear(&args);
 }

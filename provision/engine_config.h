@@ -16,6 +16,9 @@
 #define ENGINE_SUPERVISOR "/etc/docker/machinefs-dockerd.sh"
 #define ENGINE_SUPERVISOR_PID "/var/run/machinefs-dockerd.pid"
 #define ENGINE_SUPERVISOR_LOG "/var/log/machinefs-dockerd.log"
+/* boot2docker-like hosts (the machinefs guest image): certs and profile. */
+#define ENGINE_B2D_DIR "/var/lib/boot2docker"
+#define ENGINE_B2D_PROFILE "/var/lib/boot2docker/profile"
 
 struct engine_config {
 	const char *dockerd;       /* dockerd's path on the host */
@@ -31,6 +34,8 @@ struct engine_config {
  * engine-labels, then provider=DRIVER), insecure registries, mirrors,
  * log level, data root, ipv6, selinux, then each engine-opt as --flag=value. */
 void engine_args(const struct engine_config *c, struct strlist *args);
+/* Only the part after TLS: labels ... engine-opts. */
+void engine_extra_args(const struct engine_config *c, struct strlist *args);
 
 /* The systemd drop-in (ENGINE_SYSTEMD_DROPIN):
  *   [Service]
@@ -49,6 +54,19 @@ void engine_render_defaults(const struct engine_config *c, struct strbuf *out);
  * that runs dockerd, writes ENGINE_SUPERVISOR_PID and starts dockerd
  * again 2 s after it dies, until it gets SIGTERM. */
 void engine_render_supervisor(const struct engine_config *c, struct strbuf *out);
+
+/* ENGINE_B2D_PROFILE, as Docker Machine's boot2docker provisioner writes it:
+ *   EXTRA_ARGS='
+ *   --label provider=DRIVER
+ *   '
+ *   CACERT=/var/lib/boot2docker/ca.pem
+ *   DOCKER_HOST='-H tcp://0.0.0.0:PORT'
+ *   DOCKER_STORAGE=DRIVER
+ *   DOCKER_TLS=auto
+ *   SERVERKEY=/var/lib/boot2docker/server-key.pem
+ *   SERVERCERT=/var/lib/boot2docker/server.pem
+ *   (blank line, then export 'K=V' lines) */
+void engine_render_b2d_profile(const struct engine_config *c, struct strbuf *out);
 
 /* Append s quoted for POSIX sh ('...' with ' as '\''). */
 void sh_quote(struct strbuf *sb, const char *s);

@@ -19,6 +19,7 @@ const char *init_system_name(enum init_system init)
 	case INIT_SYSTEMD: return "systemd";
 	case INIT_SYSVINIT: return "sysvinit";
 	case INIT_OPENRC: return "openrc";
+	case INIT_BOOT2DOCKER: return "boot2docker";
 	case INIT_NONE: break;
 	}
 	return "none";
@@ -80,6 +81,11 @@ const char *engine_storage_driver(const struct engine_options *eo,
 	return "overlay2";
 }
 
+const char *engine_cert_dir(const struct host_facts *f)
+{
+	return f->init == INIT_BOOT2DOCKER ? ENGINE_B2D_DIR : ENGINE_CERT_DIR;
+}
+
 int engine_write_config(struct remote *rm, const struct host_facts *f,
 			const struct engine_config *c, char *err)
 {
@@ -100,6 +106,10 @@ int engine_write_config(struct remote *rm, const struct host_facts *f,
 	case INIT_OPENRC:
 		engine_render_defaults(c, &text);
 		path = ENGINE_OPENRC_CONF;
+		break;
+	case INIT_BOOT2DOCKER:
+		engine_render_b2d_profile(c, &text);
+		path = ENGINE_B2D_PROFILE;
 		break;
 	default:
 		engine_render_supervisor(c, &text);
@@ -133,6 +143,11 @@ int engine_restart(struct remote *rm, const struct host_facts *f, char *err)
 		script = "systemctl daemon-reload && { systemctl stop docker; "
 			 STOP_LEFTOVERS "; } && systemctl enable docker >/dev/null 2>&1; "
 			 "systemctl start docker </dev/null";
+		break;
+	case INIT_BOOT2DOCKER:
+		/* Its start returns once the API answers. */
+		script = "/etc/init.d/docker stop </dev/null; " STOP_LEFTOVERS
+			 "; /etc/init.d/docker start </dev/null";
 		break;
 	case INIT_SYSVINIT:
 		script = "/etc/init.d/docker stop >/dev/null 2>&1; " STOP_LEFTOVERS

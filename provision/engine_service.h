@@ -8,7 +8,10 @@
 #include "provision/engine_config.h"
 #include "provision/remote.h"
 
-enum init_system { INIT_SYSTEMD, INIT_SYSVINIT, INIT_OPENRC, INIT_NONE };
+/* INIT_BOOT2DOCKER is set by provisioning for a boot2docker provisioner
+ * (its /etc/init.d/docker reads ENGINE_B2D_PROFILE); host_detect never
+ * returns it. */
+enum init_system { INIT_SYSTEMD, INIT_SYSVINIT, INIT_OPENRC, INIT_NONE, INIT_BOOT2DOCKER };
 
 /* Filled by host_detect; plain arrays, nothing to free. */
 struct host_facts {
@@ -30,9 +33,12 @@ int host_detect(struct remote *rm, struct host_facts *f, char *err);
 const char *engine_storage_driver(const struct engine_options *eo,
 				  const struct host_facts *f);
 
+/* Where the engine's TLS files go: ENGINE_CERT_DIR, or ENGINE_B2D_DIR. */
+const char *engine_cert_dir(const struct host_facts *f);
+
 /* Write the configuration file of the host's init system (systemd
- * drop-in, /etc/default/docker, /etc/conf.d/docker or the supervisor
- * script). */
+ * drop-in, /etc/default/docker, /etc/conf.d/docker, the boot2docker
+ * profile or the supervisor script). */
 int engine_write_config(struct remote *rm, const struct host_facts *f,
 			const struct engine_config *c, char *err);
 

@@ -38,7 +38,8 @@ static int detect_os(struct remote *rm, const struct provisioner **pv,
 	return ret;
 }
 
-static int set_hostname(struct remote *rm, char *err)
+static int set_hostname(struct remote *rm, const struct provisioner *pv,
+			char *err)
 {
 	struct strbuf s = STRBUF_INIT, line = STRBUF_INIT;
 	const char *name = rm->r->machine;
@@ -48,6 +49,13 @@ static int set_hostname(struct remote *rm, char *err)
 	strbuf_addf(&line, "127.0.1.1 %s", name);
 	/* /etc/hosts is rewritten in place (cat >), not renamed: it may be
 	 * a bind mount. */
+	if (pv->boot2docker) {
+		/* boot2docker keeps the name on its disk (Docker Machine runs
+		 * the same command). */
+		strbuf_addstr(&s, "if [ -x /usr/bin/sethostname ]; then exec /usr/bin/sethostname ");
+		sh_quote(&s, name);
+		strbuf_addstr(&s, "; fi; ");
+	}
 	strbuf_addstr(&s, "hostname ");
 	sh_quote(&s, name);
 	strbuf_addstr(&s, " && echo ");
@@ -166,9 +174,14 @@ static int configure_engine(struct remote *rm, struct host_facts *f,
 	if ((ret = make_server_cert(r, err)))
 		return ret;
 	plog(r, "Copying certs to the remote machine...");
-	if ((ret = upload(rm, r->ca_cert, ENGINE_CERT_DIR "/ca.pem", 0644, err)) ||
-	    (ret = upload(rm, r->server_cert, ENGINE_CERT_DIR "/server.pem", 0644, err)) ||
-	    (ret = upload(rm, r->server_key, ENGINE_CERT_DIR "/server-key.pem", 0600, err)))
+	const char *dir = engine_cert_dir(f);
+	char remote[3][256];
+	snprintf(remote[0], sizeof(remote[0]), "%s/ca.pem", dir);
+	snprintf(remote[1], sizeof(remote[1]), "%s/server.pem", dir);
+	snprintf(remote[2], sizeof(remote[2]), "%s/server-key.pem", dir);
+	if ((ret = upload(rm, r->ca_cert, remote[0], 0644, err)) ||
+	    (ret = upload(rm, r->server_cert, remote[1], 0644, err)) ||
+	    (ret = upload(rm, r->server_key, remote[2], 0600, err)))
 		return ret;
 	/* runc cannot pivot_root out of an initramfs (guest-image.md). */
 	if (!strcmp(f->rootfs, "ramfs") || !strcmp(f->rootfs, "tmpfs") ||
@@ -248,8 +261,10 @@ int provision_run(const struct provision_request *r, char *err)
 
 	if (ret)
 		return ret;
-	if (!(ret = detect_os(&rm, &pv, err)) && !(ret = set_hostname(&rm, err)) &&
+	if (!(ret = detect_os(&rm, &pv, err)) && !(ret = set_hostname(&rm, pv, err)) &&
 	    !(ret = install_docker(&rm, pv, &f, err))) {
+		if (pv->boot2docker)
+			f.init = INIT_BOOT2DOCKER;
 		plog(r, "Init system: %s", init_system_name(f.init));
 		ret = configure_engine(&rm, &f, err);
 	}
@@ -261,16 +276,23 @@ int provision_regenerate_certs(const struct provision_request *r, char *err)
 {
 	struct remote rm;
 	struct host_facts f;
+	const struct provisioner *pv = NULL;
 	int ret = open_and_inspect(&rm, r, &f, err);
 
 	if (ret)
 		return ret;
-	if (!f.dockerd[0])
+	/* The provisioner decides where the certs and the config go. */
+	if ((ret = detect_os(&rm, &pv, err)))
+		;
+	else if (!f.dockerd[0])
 		ret = error_set(err, ENOENT,
 				"cannot regenerate certs on '%s': docker is not installed (run provision)",
 				r->ssh.host);
-	else
+	else {
+		if (pv->boot2docker)
+			f.init = INIT_BOOT2DOCKER;
 		ret = configure_engine(&rm, &f, err);
+	}
 	remote_close(&rm);
 	return ret;
 }
@@ -304,6 +326,12 @@ int provision_upgrade(const struct provision_request *r, char *err)
 		return ret;
 	if ((ret = detect_os(&rm, &pv, err)))
 		goto out;
+	if (pv->boot2docker) {
+		ret = error_set(err, ENOTSUP,
+				"cannot upgrade docker on '%s' over ssh: a boot2docker host gets a newer engine with a new image from its driver",
+				r->ssh.host);
+		goto out;
+	}
 	engine_version(&rm, before, sizeof(before));
 	plog(r, "Upgrading Docker (%s)...", before[0] ? before : "not installed");
 	if (strcmp(url, DEFAULT_INSTALL_URL) && strcmp(url, "none")) {

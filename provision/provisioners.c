@@ -17,6 +17,13 @@ static int m_rhel(const struct os_release *os) { return id_is(os, "rhel"); }
 static int m_fedora(const struct os_release *os) { return id_is(os, "fedora"); }
 static int m_ol(const struct os_release *os) { return id_is(os, "ol"); }
 
+/* boot2docker, and images made like it (the machinefs guest image:
+ * ID=machinefs-guest, ID_LIKE=boot2docker). */
+static int m_boot2docker(const struct os_release *os)
+{
+	return id_is(os, "boot2docker") || os_release_like(os, "boot2docker");
+}
+
 static int m_ubuntu_systemd(const struct os_release *os)
 {
 	return id_is(os, "ubuntu") && os_version_cmp(os->version_id, "15.04") >= 0;
@@ -50,17 +57,18 @@ static int like_rhel(const struct os_release *os)
 }
 
 static const struct provisioner table[] = {
-	{ "debian", PKG_APT, m_debian },
-	{ "ubuntu(systemd)", PKG_APT, m_ubuntu_systemd },
-	{ "ubuntu(upstart)", PKG_APT, m_ubuntu_upstart },
-	{ "centos", PKG_YUM, m_centos },
-	{ "redhat", PKG_YUM, m_rhel },
-	{ "fedora", PKG_DNF, m_fedora },
-	{ "ol", PKG_YUM, m_ol },
-	{ "arch", PKG_PACMAN, m_arch },
-	{ "SUSE", PKG_ZYPPER, m_suse },
-	{ "debian", PKG_APT, like_debian },
-	{ "redhat", PKG_YUM, like_rhel },
+	{ "boot2docker", PKG_NONE, m_boot2docker, true },
+	{ "debian", PKG_APT, m_debian, false },
+	{ "ubuntu(systemd)", PKG_APT, m_ubuntu_systemd, false },
+	{ "ubuntu(upstart)", PKG_APT, m_ubuntu_upstart, false },
+	{ "centos", PKG_YUM, m_centos, false },
+	{ "redhat", PKG_YUM, m_rhel, false },
+	{ "fedora", PKG_DNF, m_fedora, false },
+	{ "ol", PKG_YUM, m_ol, false },
+	{ "arch", PKG_PACMAN, m_arch, false },
+	{ "SUSE", PKG_ZYPPER, m_suse, false },
+	{ "debian", PKG_APT, like_debian, false },
+	{ "redhat", PKG_YUM, like_rhel, false },
 };
 
 const struct provisioner *provisioner_find(const struct os_release *os,
@@ -99,6 +107,9 @@ void provisioner_install_cmd(const struct provisioner *p, const char *pkgs,
 	case PKG_ZYPPER:
 		strbuf_addf(cmd, "zypper -n in %s", pkgs);
 		break;
+	case PKG_NONE:
+		strbuf_addf(cmd, "echo 'no package manager on a %s host' >&2; exit 1", p->name);
+		break;
 	}
 }
 
@@ -135,6 +146,9 @@ void provisioner_upgrade_cmd(const struct provisioner *p, const char *pkgs,
 			    "set -- ; for p in %s; do rpm -q \"$p\" >/dev/null 2>&1 && "
 			    "set -- \"$@\" \"$p\"; done; [ $# -gt 0 ] || exit 3; "
 			    "zypper -n up \"$@\"", pkgs);
+		break;
+	case PKG_NONE:
+		strbuf_addf(cmd, "echo 'no package manager on a %s host' >&2; exit 1", p->name);
 		break;
 	}
 }

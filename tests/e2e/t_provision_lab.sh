@@ -8,12 +8,17 @@
 #  host B (sudo user, no init script at all): dockerd supervised by us,
 #    started again when killed; an unknown OS and a sudo that wants a
 #    password give clear errors.
+#  host C (sudo user) made to look like the machinefs guest image: its
+#    os-release (ID_LIKE=boot2docker), /etc/init.d/docker and sethostname
+#    from tools/guest-image: the boot2docker profile path, and upgrade is
+#    refused with a clear error.
 set -euo pipefail
 : "${SRCDIR:?}" "${BUILDDIR:?}"
 LAB="$SRCDIR/tests/lab/lab.sh"
 PROG="$BUILDDIR/tests/test_provision_lab"
 NA=${LAB_NA:-51}
 NB=${LAB_NB:-52}
+NC=${LAB_NC:-53}
 T=$(mktemp -d /tmp/t_provision_lab.XXXXXX)
 HTTP_PID=
 
@@ -21,6 +26,7 @@ cleanup() {
 	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null || true
 	"$LAB" down "$NA" >/dev/null 2>&1 || true
 	"$LAB" down "$NB" >/dev/null 2>&1 || true
+	"$LAB" down "$NC" >/dev/null 2>&1 || true
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -149,5 +155,23 @@ step "B: sudo wants a password"
 "$LAB" exec "$NB" sh -c 'for f in /etc/sudoers /etc/sudoers.d/*; do [ -f "$f" ] && sed -i "s/NOPASSWD: *//" "$f"; done; true'
 run web-b "$IPB" "$SUDO_USER_B" provision \
 	LAB_EXPECT="sudo on '$IPB' needs a password: allow passwordless sudo for '$SUDO_USER_B'"
+
+step "C: a host like the guest image: boot2docker profile"
+IPC=$("$LAB" up "$NC" --flavour sudo --pubkey "$T/key.pub" | tail -n 1)
+G="$SRCDIR/tools/guest-image/rootfs"
+"$LAB" exec "$NC" sh -c "cp '$G/etc/init.d/docker' /etc/init.d/docker && cp '$G/usr/bin/sethostname' /usr/bin/sethostname && chmod 0755 /etc/init.d/docker /usr/bin/sethostname && rm -f /etc/os-release && printf 'NAME=\"machinefs guest\"\nID=machinefs-guest\nID_LIKE=boot2docker\nVERSION_ID=1\n' > /etc/os-release"
+run web-c "$IPC" "$SUDO_USER_B" provision LAB_LABELS="kind=guest" LAB_PROVISIONER=boot2docker
+grep -q 'Provisioning with boot2docker' "$T/out" || fail "not the boot2docker provisioner"
+"$LAB" exec "$NC" grep -qx -- '--label kind=guest' /var/lib/boot2docker/profile || fail "profile lacks the label"
+"$LAB" exec "$NC" test -s /var/lib/boot2docker/server-key.pem || fail "no server key in /var/lib/boot2docker"
+"$LAB" exec "$NC" grep -qx web-c /var/lib/boot2docker/etc/hostname || fail "sethostname not used"
+info=$(dk "$IPC" info --format '{{.Name}}|{{json .Labels}}')
+[ "${info%%|*}" = web-c ] || fail "docker info Name is not web-c: $info"
+grep -qF '"kind=guest"' <<<"$info" || fail "label on C: $info"
+run web-c "$IPC" "$SUDO_USER_B" regenerate-certs
+"$LAB" exec "$NC" cat /var/lib/boot2docker/server.pem | cmp - "$STORE/machines/web-c/server.pem" || fail "remote server.pem differs on C"
+[ "$(dk "$IPC" info --format '{{.Name}}')" = web-c ] || fail "docker on C after regenerate-certs"
+run web-c "$IPC" "$SUDO_USER_B" upgrade \
+	LAB_EXPECT="cannot upgrade docker on '$IPC' over ssh: a boot2docker host gets a newer engine with a new image from its driver"
 
 echo "PASS"

@@ -145,6 +145,38 @@ static void test_supervisor_text(void)
 	strlist_clear(&eo.env);
 }
 
+static void test_b2d_profile(void)
+{
+	struct engine_options eo = { 0 };
+	struct engine_config c = { "/usr/sbin/dockerd", 2376, "qemu", "overlay2", &eo, NULL };
+	struct strbuf sb = STRBUF_INIT;
+
+	strlist_add(&eo.labels, "env=it's");
+	strlist_add(&eo.insecure_registry, "10.0.0.1:5000");
+	strlist_add(&eo.arbitrary_flags, "debug");
+	strlist_add(&eo.env, "HTTP_PROXY=http://p:3128");
+	engine_render_b2d_profile(&c, &sb);
+	CHECK_STR(sb.buf, "EXTRA_ARGS='\n"
+			  "--label env=it'\\''s\n"
+			  "--label provider=qemu\n"
+			  "--insecure-registry 10.0.0.1:5000\n"
+			  "--debug\n"
+			  "'\n"
+			  "CACERT=/var/lib/boot2docker/ca.pem\n"
+			  "DOCKER_HOST='-H tcp://0.0.0.0:2376'\n"
+			  "DOCKER_STORAGE=overlay2\n"
+			  "DOCKER_TLS=auto\n"
+			  "SERVERKEY=/var/lib/boot2docker/server-key.pem\n"
+			  "SERVERCERT=/var/lib/boot2docker/server.pem\n"
+			  "\n"
+			  "export 'HTTP_PROXY=http://p:3128'\n");
+	strbuf_release(&sb);
+	strlist_clear(&eo.labels);
+	strlist_clear(&eo.insecure_registry);
+	strlist_clear(&eo.arbitrary_flags);
+	strlist_clear(&eo.env);
+}
+
 /* Replace every occurrence of from with to. */
 static void replace_all(struct strbuf *sb, const char *from, const char *to)
 {
@@ -265,6 +297,7 @@ int main(void)
 	test_full_systemd();
 	test_args_and_defaults();
 	test_supervisor_text();
+	test_b2d_profile();
 	test_supervisor_runs();
 	return test_report();
 }

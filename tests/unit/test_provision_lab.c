@@ -7,6 +7,7 @@
  *   LAB_EXPECT_SUB: "|"-separated parts the error message must contain
  *   LAB_INSTALL_URL; comma lists: LAB_LABELS LAB_INSECURE LAB_TLS_SAN
  *   LAB_ENV LAB_OPTS (engine-env, engine-opt)
+ *   LAB_PROVISIONER: the provisioner expected (debian)
  * Prints each log line as "log: ...". */
 #include <errno.h>
 #include <stdio.h>
@@ -144,7 +145,10 @@ int main(void)
 		CHECK(strstr(logbuf.buf, "Docker is up and running!") != NULL);
 		if (!strcmp(op, "provision")) {
 			CHECK(strstr(logbuf.buf, "Detecting the provisioner...") != NULL);
-			CHECK(strstr(logbuf.buf, "Provisioning with debian") != NULL);
+			char want[128];
+			snprintf(want, sizeof(want), "Provisioning with %s ",
+				 env("LAB_PROVISIONER", "debian"));
+			CHECK(strstr(logbuf.buf, want) != NULL);
 		}
 	}
 	strbuf_release(&logbuf);

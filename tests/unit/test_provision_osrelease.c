@@ -120,6 +120,12 @@ static void test_provisioners(void)
 	CHECK_STR(match("ID=\"ol\"\nID_LIKE=\"fedora\"\n", err), "ol");
 	CHECK_STR(match("ID=arch\n", err), "arch");
 	CHECK_STR(match("ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\n", err), "SUSE");
+	CHECK_STR(match("ID=boot2docker\n", err), "boot2docker");
+	/* The machinefs guest image (tools/guest-image/build.sh). */
+	CHECK_STR(match("NAME=\"machinefs guest\"\nID=machinefs-guest\nID_LIKE=boot2docker\n"
+			"VERSION_ID=1\n", err), "boot2docker");
+	CHECK(provisioner_find(&(struct os_release){ .id = "boot2docker" }, err)->boot2docker);
+	CHECK(!provisioner_find(&(struct os_release){ .id = "debian" }, err)->boot2docker);
 	/* Derivatives fall back on ID_LIKE. */
 	CHECK_STR(match("ID=raspbian\nID_LIKE=debian\n", err), "debian");
 	CHECK_STR(match("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n", err), "debian");
