@@ -89,6 +89,41 @@ static void test_full_systemd(void)
 	strlist_clear(&eo.env);
 }
 
+/* systemd itself parses the drop-in (quoting, %, Environment=) when
+ * systemd-analyze is installed: a unit made of it must verify. */
+static void test_systemd_verify(void)
+{
+	struct engine_options eo = { 0 };
+	const char *exe = path_exists("/usr/sbin/dockerd") ? "/usr/sbin/dockerd" : "/bin/sh";
+	struct engine_config c = { exe, 2376, "generic", "overlay2", &eo, NULL };
+	struct strbuf sb = STRBUF_INIT;
+	char unit[512], cmd[1024];
+
+	if (!path_exists("/usr/bin/systemd-analyze")) {
+		printf("SKIP: no systemd-analyze\n");
+		return;
+	}
+	fill(&eo);
+	strlist_add(&eo.labels, "odd=$HOME 'q' \\back");
+	strbuf_addstr(&sb, "[Unit]\nDescription=machinefs drop-in check\n");
+	engine_render_systemd(&c, &sb);
+	snprintf(unit, sizeof(unit), "%s/mfs-dropin-check.service", test_tmpdir());
+	CHECK(write_file_atomic(unit, sb.buf, sb.len, 0644, NULL) == 0);
+	snprintf(cmd, sizeof(cmd), "systemd-analyze verify --man=no '%s'", unit);
+	CHECK(system(cmd) == 0);
+	/* And the check can fail: unbalanced quotes are refused. */
+	strbuf_addstr(&sb, "ExecStartPre=/bin/true \"unbalanced\n");
+	CHECK(write_file_atomic(unit, sb.buf, sb.len, 0644, NULL) == 0);
+	snprintf(cmd, sizeof(cmd), "systemd-analyze verify --man=no '%s' 2>/dev/null", unit);
+	CHECK(system(cmd) != 0);
+	strbuf_release(&sb);
+	strlist_clear(&eo.labels);
+	strlist_clear(&eo.insecure_registry);
+	strlist_clear(&eo.registry_mirror);
+	strlist_clear(&eo.arbitrary_flags);
+	strlist_clear(&eo.env);
+}
+
 static void test_args_and_defaults(void)
 {
 	struct engine_options eo = { 0 };
@@ -295,6 +330,7 @@ int main(void)
 	signal(SIGCHLD, SIG_DFL);
 	test_plain_systemd();
 	test_full_systemd();
+	test_systemd_verify();
 	test_args_and_defaults();
 	test_supervisor_text();
 	test_b2d_profile();
