@@ -293,3 +293,17 @@ Error removing host \"nope\": $NOTEXIST" ]
 	[ "$status" -eq 0 ]
 	[ "$output" = tcp://127.0.0.1:2376 ]
 }
+
+@test "swarm: SWARM column, --filter swarm, Active for the swarm URL, env --swarm" {
+	run docker-machine create -d none --url tcp://127.0.0.1:3000 --swarm-master --swarm-discovery token://x sm
+	[ "$status" -eq 0 ]
+	run docker-machine create -d none --url tcp://127.0.0.1:3001 --swarm --swarm-discovery token://x sa
+	[ "$status" -eq 0 ]
+	DOCKER_HOST=tcp://127.0.0.1:3376 run docker-machine ls --filter swarm=SM --format '{{.Name}}|{{.Active}}|{{.Swarm}}'
+	[ "$output" = "sa|-|sm
+sm|* (swarm)|sm (master)" ]
+	MACHINEFS_NO_TLS_CHECK=1 SHELL=/bin/bash run docker-machine env --swarm sm
+	[ "${lines[1]}" = 'export DOCKER_HOST="tcp://127.0.0.1:3376"' ]
+	run docker-machine rm -y sm sa
+	[ "$status" -eq 0 ]
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Time `docker-machine ls` (the wrapper, tools/docker-machine) over stores of
+# 100 and 1,000 machines (none driver): the default table, `ls -q`, and a
+# `--filter state=running --format` run, each the best of 3. Baseline in the
+# same run: `cat */state` over the mount (the reads ls cannot avoid).
+#   bench/wrapper-ls.sh [SIZES...]     (default: 100 1000)
+# The store is made as bench/store.sh makes it: one machine through the tree,
+# cloned in the store while nothing is mounted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${MACHINEFS:-build/fs/machinefs}
+[ -x "$BIN" ] || { echo "build first: ./install.sh (or set MACHINEFS)" >&2; exit 1; }
+SIZES=("$@")
+[ $# -gt 0 ] || SIZES=(100 1000)
+DM=$PWD/tools/docker-machine
+W=$(mktemp -d /tmp/mfs-bench-wrap.XXXXXX)
+trap 'fusermount3 -u $W/mnt 2>/dev/null; rm -rf $W' EXIT
+
+ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+best3() { local a b c; a=$(ms "$@"); b=$(ms "$@"); c=$(ms "$@"); printf '%s\n' "$a" "$b" "$c" | sort -n | head -1; }
+
+make_store() {
+	local store=$1 n=$2
+	mkdir -p "$store" "$W/mnt"
+	"$BIN" -o "store=$store" "$W/mnt"
+	mkdir "$W/mnt/seed"
+	echo tcp://127.0.0.1:2376 > "$W/mnt/seed/options/url"
+	echo none > "$W/mnt/seed/driver"
+	fusermount3 -u "$W/mnt"; sleep 0.2
+	local seed=$store/machines/seed i d
+	for i in $(seq 1 "$n"); do
+		d=$store/machines/m$i
+		mkdir -m 700 "$d"
+		sed "s/seed/m$i/g" "$seed/config.json" > "$d/config.json"
+		sed "s/seed/m$i/g" "$seed/machinefs.json" > "$d/machinefs.json"
+		cp "$seed"/{ca,cert,key}.pem "$d/"
+	done
+	rm -rf "$seed"
+}
+
+printf '%-8s %10s %10s %16s | %14s\n' machines ls_ms ls-q_ms filter+format_ms base_cat_state_ms
+for n in "${SIZES[@]}"; do
+	store=$W/store$n
+	make_store "$store" "$n"
+	"$BIN" -o "store=$store,refresh=3600,fsname=machinefs:$store,subtype=machinefs" "$W/mnt"
+	until [ -d "$W/mnt/.drivers" ]; do sleep 0.01; done
+	export MACHINE_STORAGE_PATH=$store
+	rows=$("$DM" ls | wc -l)
+	[ "$rows" -eq $((n + 1)) ] || { echo "ls printed $rows lines for $n machines" >&2; exit 1; }
+	t_ls=$(best3 "$DM" ls)
+	t_q=$(best3 "$DM" ls -q)
+	t_f=$(best3 "$DM" ls --filter state=running --format '{{.Name}} {{.URL}}')
+	b=$(best3 sh -c "cat $W/mnt/*/state")
+	printf '%-8s %10s %10s %16s | %14s\n' "$n" "$t_ls" "$t_q" "$t_f" "$b"
+	fusermount3 -u "$W/mnt"
+	sleep 0.2
+done
