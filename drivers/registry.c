@@ -4,9 +4,13 @@
 
 extern const struct machine_driver generic_driver;
 extern const struct machine_driver none_driver;
+extern const struct machine_driver virtualbox_driver;
+extern const struct machine_driver qemu_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
 	&none_driver,
+	&virtualbox_driver,
+	&qemu_driver,
 	NULL,
 };
