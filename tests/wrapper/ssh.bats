@@ -7,6 +7,7 @@ load helper
 
 LAB=$SRCDIR/tests/lab/lab.sh
 N=${LAB_WRAP_N:-141}
+N2=${LAB_WRAP_N2:-142}
 
 setup_file() {
 	wrapper_setup_file
@@ -16,11 +17,12 @@ setup_file() {
 	fi
 	ssh-keygen -q -t ed25519 -N '' -f "$T/key"
 	IP=$("$LAB" up "$N" --flavour root --pubkey "$T/key.pub" </dev/null 2>"$T/lab.err" 3>&- | tail -n 1)
-	export IP
-	[ -n "$IP" ] || { cat "$T/lab.err" >&2; return 1; }
+	IP2=$("$LAB" up "$N2" --flavour root --pubkey "$T/key.pub" </dev/null 2>>"$T/lab.err" 3>&- | tail -n 1)
+	export IP IP2
+	[ -n "$IP" ] && [ -n "$IP2" ] || { cat "$T/lab.err" >&2; return 1; }
 }
 teardown_file() {
-	[ -z "${SKIP_ALL:-}" ] && "$LAB" down "$N" >/dev/null 2>&1
+	[ -z "${SKIP_ALL:-}" ] && { "$LAB" down "$N"; "$LAB" down "$N2"; } >/dev/null 2>&1
 	wrapper_teardown_file
 }
 setup() { [ -z "${SKIP_ALL:-}" ] || skip "$SKIP_ALL"; }
@@ -45,9 +47,9 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 }
 
 @test "create: GENERIC_* environment variables" {
-	GENERIC_IP_ADDRESS=$IP GENERIC_SSH_KEY=$T/key GENERIC_SSH_USER=root run docker-machine create -d generic g2
+	GENERIC_IP_ADDRESS=$IP2 GENERIC_SSH_KEY=$T/key GENERIC_SSH_USER=root run docker-machine create -d generic g2
 	[ "$status" -eq 0 ]
-	[ "$(cat "$MNT/g2/options/generic-ip-address")" = "$IP" ]
+	[ "$(cat "$MNT/g2/options/generic-ip-address")" = "$IP2" ]
 	[ "$(cat "$MNT/g2/state")" = Running ]
 }
 
@@ -136,4 +138,32 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 	[ "$status" -eq 0 ]
 	[ ! -e "$MNT/g1" ]
 	[ ! -e "$MNT/g2" ]
+}
+
+@test "version NAME: the engine's version" {
+	docker-machine create -d generic --generic-ip-address "$IP" --generic-ssh-key "$T/key" g4 >/dev/null
+	run docker-machine version g4
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^[0-9]+\.[0-9]+ ]]
+}
+
+@test "scp -d (rsync)" {
+	command -v rsync >/dev/null || skip "rsync is not installed"
+	echo delta >"$T/f4"
+	run docker-machine scp -d -q "$T/f4" g4:/tmp/f4
+	[ "$status" -eq 0 ]
+	run docker-machine ssh g4 cat /tmp/f4
+	[ "$output" = delta ]
+}
+
+@test "mount and mount -u (sshfs)" {
+	command -v sshfs >/dev/null || skip "sshfs is not installed"
+	mkdir -p "$T/rmnt"
+	run docker-machine mount g4:/etc "$T/rmnt"
+	[ "$status" -eq 0 ]
+	[ -e "$T/rmnt/hostname" ]
+	run docker-machine mount -u g4:/etc "$T/rmnt"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/rmnt/hostname" ]
+	docker-machine rm -y g4 >/dev/null
 }
