@@ -134,6 +134,23 @@ int engine_write_config(struct remote *rm, const struct host_facts *f,
 	"while kill -0 \"$p\" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done; " \
 	"kill -9 \"$p\" 2>/dev/null; fi; true"
 
+/* Start the supervisor, detached from the SSH session. */
+#define START_SUPERVISOR                                                      \
+	"cd / && if command -v setsid >/dev/null 2>&1; then "                 \
+	"setsid sh " ENGINE_SUPERVISOR " >>" ENGINE_SUPERVISOR_LOG " 2>&1 </dev/null & " \
+	"else nohup sh " ENGINE_SUPERVISOR " >>" ENGINE_SUPERVISOR_LOG " 2>&1 </dev/null & fi"
+
+/* Without an init system the engine must come back after a reboot too:
+ * a line in /etc/rc.local (made executable; kept before a final exit 0),
+ * added once. */
+#define BOOT_HOOK                                                             \
+	"if ! grep -q '# machinefs-dockerd$' /etc/rc.local 2>/dev/null; then { " \
+	"if [ -s /etc/rc.local ]; then grep -v '^exit 0$' /etc/rc.local; else echo '#!/bin/sh'; fi; " \
+	"echo '[ -x " ENGINE_SUPERVISOR " ] && (" START_SUPERVISOR ") # machinefs-dockerd'; " \
+	"echo 'exit 0'; } > /etc/rc.local.machinefs-tmp && "                 \
+	"cat /etc/rc.local.machinefs-tmp > /etc/rc.local && rm -f /etc/rc.local.machinefs-tmp; fi; " \
+	"chmod 0755 /etc/rc.local"
+
 int engine_restart(struct remote *rm, const struct host_facts *f, char *err)
 {
 	const char *script;
@@ -151,17 +168,15 @@ int engine_restart(struct remote *rm, const struct host_facts *f, char *err)
 		break;
 	case INIT_SYSVINIT:
 		script = "/etc/init.d/docker stop >/dev/null 2>&1; " STOP_LEFTOVERS
-			 "; /etc/init.d/docker start </dev/null";
+			 "; update-rc.d docker defaults >/dev/null 2>&1; "
+			 "/etc/init.d/docker start </dev/null";
 		break;
 	case INIT_OPENRC:
 		script = "rc-service docker stop >/dev/null 2>&1; " STOP_LEFTOVERS
 			 "; rc-update add docker default >/dev/null 2>&1; rc-service docker start </dev/null";
 		break;
 	default:
-		script = STOP_LEFTOVERS "; cd / && "
-			 "if command -v setsid >/dev/null 2>&1; then "
-			 "setsid sh " ENGINE_SUPERVISOR " >>" ENGINE_SUPERVISOR_LOG " 2>&1 </dev/null & "
-			 "else nohup sh " ENGINE_SUPERVISOR " >>" ENGINE_SUPERVISOR_LOG " 2>&1 </dev/null & fi";
+		script = STOP_LEFTOVERS "; " BOOT_HOOK "; " START_SUPERVISOR;
 		break;
 	}
 	return remote_run(rm, "restart the docker engine", script, NULL, 120000, err);

@@ -43,7 +43,9 @@ int engine_write_config(struct remote *rm, const struct host_facts *f,
 			const struct engine_config *c, char *err);
 
 /* Stop the engine (its init's way, then any dockerd left in
- * /var/run/docker.pid and our supervisor), then start it again. */
+ * /var/run/docker.pid and our supervisor), then start it again, enabled
+ * at boot (systemctl enable, update-rc.d, rc-update; without an init
+ * system a line in /etc/rc.local starts the supervisor). */
 int engine_restart(struct remote *rm, const struct host_facts *f, char *err);
 
 /* Poll engine_check_tls every 500 ms for up to 120 s (honours cancel);

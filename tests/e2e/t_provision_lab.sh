@@ -146,6 +146,20 @@ step "B: provision again (restart of the supervised engine)"
 run web-b "$IPB" "$SUDO_USER_B" provision
 [ "$("$LAB" exec "$NB" sh -c 'pgrep -c -x dockerd')" = 1 ] || fail "more than one dockerd"
 
+step "B: reboot: /etc/rc.local starts the supervised engine again"
+"$LAB" exec "$NB" grep -q '# machinefs-dockerd$' /etc/rc.local || fail "no boot hook in /etc/rc.local"
+[ "$("$LAB" exec "$NB" grep -c '# machinefs-dockerd$' /etc/rc.local)" = 1 ] || fail "boot hook added twice"
+"$LAB" exec "$NB" touch /run/mfs-before-reboot
+"$LAB" exec "$NB" reboot >/dev/null 2>&1 || true
+sleep 2
+ok=
+for _ in $(seq 90); do
+	if [ "$(dk "$IPB" info --format '{{.Name}}' 2>/dev/null)" = web-b ]; then ok=1; break; fi
+	sleep 1
+done
+[ -n "$ok" ] || fail "docker did not come back after a reboot"
+"$LAB" exec "$NB" test ! -e /run/mfs-before-reboot || fail "the host did not reboot"
+
 step "B: unknown operating system"
 "$LAB" exec "$NB" sh -c 'rm -f /etc/os-release && printf "ID=plan9\nPRETTY_NAME=\"Plan 9 from Bell Labs\"\n" > /etc/os-release'
 run web-b "$IPB" "$SUDO_USER_B" provision \
