@@ -120,6 +120,9 @@ t0=$SECONDS
 run web-a "$IPA" root provision LAB_OPTS="no-such-flag=1" \
 	LAB_EXPECT_SUB="docker on '$IPA' does not stay up: engine log: |no-such-flag"
 [ $((SECONDS - t0)) -lt 60 ] || fail "the bad engine-opt took $((SECONDS - t0)) s to be reported"
+step "A: cancel while the engine is awaited"
+run web-a "$IPA" root provision LAB_OPTS="no-such-flag=1" LAB_CANCEL_MS=2500
+grep -q '^result: -125 ' "$T/out" || fail "not cancelled"
 run web-a "$IPA" root provision
 [ "$(dk "$IPA" info --format '{{.Name}}')" = web-a ] || fail "docker after the mended provision"
 

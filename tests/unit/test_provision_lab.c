@@ -8,8 +8,13 @@
  *   LAB_INSTALL_URL; comma lists: LAB_LABELS LAB_INSECURE LAB_TLS_SAN
  *   LAB_ENV LAB_OPTS (engine-env, engine-opt)
  *   LAB_PROVISIONER: the provisioner expected (debian)
+ *   LAB_CANCEL_MS: set the cancel flag after that long; expect
+ *     -ECANCELED within 3 s of it
  * Prints each log line as "log: ...". */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,23 @@ static void log_line(void *arg, const char *line)
 	printf("log: %s\n", line);
 	fflush(stdout);
 	strbuf_addf(&logbuf, "%s\n", line);
+}
+
+static volatile int cancel;
+static long cancel_ms;
+
+static void *canceller(void *arg)
+{
+	usleep((useconds_t)cancel_ms * 1000);
+	__atomic_store_n(&cancel, 1, __ATOMIC_RELAXED);
+	return arg;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *env(const char *name, const char *def)
@@ -55,7 +77,6 @@ int main(void)
 	char err[ERR_MAX] = "", path[6][1024], known[1024], mdir[1024], certdir[1024];
 	struct engine_options eo = { 0 };
 	struct strlist sans = STRLIST_INIT;
-	volatile int cancel = 0;
 	int rc;
 
 	if (!getenv("MFS_LAB")) {
@@ -110,6 +131,11 @@ int main(void)
 		.cancel = &cancel,
 		.log_fn = log_line,
 	};
+	pthread_t th;
+	cancel_ms = atol(env("LAB_CANCEL_MS", "0"));
+	long long t0 = mono_ms();
+	if (cancel_ms > 0)
+		CHECK(pthread_create(&th, NULL, canceller, NULL) == 0);
 	if (!strcmp(op, "regenerate-certs"))
 		rc = provision_regenerate_certs(&r, err);
 	else if (!strcmp(op, "upgrade"))
@@ -117,6 +143,16 @@ int main(void)
 	else
 		rc = provision_run(&r, err);
 	printf("result: %d %s\n", rc, err);
+	if (cancel_ms > 0) {
+		long long took = mono_ms() - t0;
+		pthread_join(th, NULL);
+		printf("cancelled after %ld ms, returned after %lld ms\n", cancel_ms, took);
+		CHECK(rc == -ECANCELED);
+		CHECK(took < cancel_ms + 3000);
+		CHECK(strstr(err, "cancelled") != NULL);
+		expect = expect_sub = "";
+		goto out;
+	}
 
 	if (expect_sub[0]) {
 		CHECK(rc < 0);
@@ -151,6 +187,7 @@ int main(void)
 			CHECK(strstr(logbuf.buf, want) != NULL);
 		}
 	}
+out:
 	strbuf_release(&logbuf);
 	strlist_clear(&sans);
 	strlist_clear(&eo.labels);
