@@ -282,13 +282,12 @@ int provision_regenerate_certs(const struct provision_request *r, char *err)
 	if (ret)
 		return ret;
 	/* The provisioner decides where the certs and the config go. */
-	if ((ret = detect_os(&rm, &pv, err)))
-		;
-	else if (!f.dockerd[0])
+	ret = detect_os(&rm, &pv, err);
+	if (!ret && !f.dockerd[0])
 		ret = error_set(err, ENOENT,
 				"cannot regenerate certs on '%s': docker is not installed (run provision)",
 				r->ssh.host);
-	else {
+	if (!ret) {
 		if (pv->boot2docker)
 			f.init = INIT_BOOT2DOCKER;
 		ret = configure_engine(&rm, &f, err);
