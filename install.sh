@@ -18,7 +18,7 @@ PACKAGES=(
 	# tests: the guest image and QEMU
 	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
 	# the docker-machine wrapper and its tests
-	bats jq sshfs rsync
+	bats jq sshfs rsync ca-certificates
 )
 
 if [ "${1:-}" != "--no-apt" ]; then
