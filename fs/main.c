@@ -1,4 +1,6 @@
 /* machinefs [-f] [-d] [-o store=DIR,refresh=SECS,...] MOUNTPOINT */
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +71,18 @@ int main(int argc, char *argv[])
 	if (store_open(root, &s, err)) {
 		fprintf(stderr, "machinefs: %s\n", err);
 		return 1;
+	}
+	/* Name the mount after its store so tools (the docker-machine wrapper)
+	 * find it: "machinefs:STORE" in /proc/self/mountinfo. */
+	bool named = false;
+	for (int i = 0; i < args.argc; i++)
+		if (strstr(args.argv[i], "fsname="))
+			named = true;
+	if (!named && !strchr(store_root(s), ',')) {
+		char opt[4200];
+		snprintf(opt, sizeof(opt), "-ofsname=machinefs:%s,subtype=machinefs",
+			 store_root(s));
+		fuse_opt_add_arg(&args, opt);
 	}
 	int rc = fuse_tree_main(&args, s, o.refresh);
 	store_close(s);
