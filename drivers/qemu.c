@@ -134,6 +134,9 @@ static int boot(struct driver_ctx *ctx, bool first)
 		.engine_port = p->engine_port,
 		.engine_listen_port = ENGINE_LISTEN_PORT,
 		.key_path = ctx->base->ssh_key_path,
+		/* The first boot: provisioning configures the engine and starts
+		 * it; an engine started at boot would only be restarted. */
+		.no_engine = first,
 	};
 	char serial[PATH_MAX];
 	path_in(ctx, "serial.log", serial, sizeof(serial));

@@ -368,8 +368,8 @@ int qemu_vm_boot(const struct qemu_vm *vm, char *err)
 	strbuf_addstr(&qmp, ",server=on,wait=off");
 	strbuf_addstr(&chr, "file,id=ser0,append=on,path=");
 	add_escaped(&chr, serial);
-	strbuf_addf(&append, "console=ttyS0 quiet machinefs.hostname=%s%s", vm->name,
-		    img.ramfs ? " rootfstype=ramfs" : "");
+	strbuf_addf(&append, "console=ttyS0 quiet machinefs.hostname=%s%s%s", vm->name,
+		    img.ramfs ? " rootfstype=ramfs" : "", vm->no_engine ? " machinefs.docker=0" : "");
 	strbuf_addf(&name, "machinefs-%s", vm->name);
 
 	const char *argv[64];

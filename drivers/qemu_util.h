@@ -43,6 +43,7 @@ int qemu_img_create(const char *path, int size_mb, char *err);
 struct qemu_vm {
 	const char *name, *dir, *boot_image, *accel, *key_path;
 	int memory, cpus, ssh_port, engine_port, engine_listen_port;
+	bool no_engine; /* machinefs.docker=0: provisioning starts it */
 };
 /* Start QEMU detached (-daemonize): pid, QMP socket, serial console and
  * QEMU's stderr in dir (qemu.pid, qmp.sock, serial.log, qemu.log). */
