@@ -484,7 +484,8 @@ static pid_t vm_pid(const char *dir)
 	if (r <= 0)
 		return 0;
 	arg0[r] = '\0';
-	if (!strstr(arg0, "qemu"))
+	const char *base = strrchr(arg0, '/');
+	if (strncmp(base ? base + 1 : arg0, "qemu-system", 11))
 		return 0;
 	return (pid_t)pid;
 }
