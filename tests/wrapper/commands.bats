@@ -307,3 +307,52 @@ sm|* (swarm)|sm (master)" ]
 	run docker-machine rm -y sm sa
 	[ "$status" -eq 0 ]
 }
+
+@test "create: a failed pre-create check exits 3 and leaves nothing" {
+	[ -d "$MNT/.drivers/generic" ] || skip "no generic driver"
+	run --separate-stderr docker-machine create -d generic --generic-ip-address 127.0.0.1 --generic-ssh-key "$T/nokey" p1
+	[ "$status" -eq 3 ]
+	[ "$output" = "Running pre-create checks..." ]
+	[ "$stderr" = "Error with pre-create check: \"cannot read SSH key '$T/nokey': No such file or directory\"" ]
+	[ ! -e "$MNT/p1" ]
+}
+
+@test "create: a failure after the host is made exits 1 and leaves the machine in Error" {
+	[ -d "$MNT/.drivers/generic" ] || skip "no generic driver"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/k2"
+	run --separate-stderr docker-machine create -d generic --generic-ip-address 127.0.0.1 --generic-ssh-port 1 --generic-ssh-key "$T/k2" p2
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Error creating machine: cannot reach '127.0.0.1:1': connection refused" ]
+	[ "${lines[-1]}" = "Waiting for SSH to be available..." ]
+	run docker-machine status p2
+	[ "$output" = Error ]
+	run docker-machine ls --filter name=p2 --format '{{.State}}|{{.Error}}'
+	[ "$output" = "Error|cannot reach '127.0.0.1:1': connection refused" ]
+	run docker-machine rm -f p2
+	[ "$status" -eq 0 ]
+	[ ! -e "$MNT/p2" ]
+}
+
+@test "upgrade, provision, kill: errors from the driver, default rule" {
+	run --separate-stderr docker-machine upgrade n1
+	[ "$status" -eq 1 ]
+	[ -n "$stderr" ]
+	run --separate-stderr docker-machine kill n1 n2
+	[ "$status" -eq 1 ]
+	[ "$(wc -l <<<"$stderr")" -eq 2 ]
+	[[ $output == *'Killing "n1"...'* ]]
+	for c in provision upgrade kill regenerate-certs; do
+		run --separate-stderr docker-machine $c
+		[ "$status" -eq 1 ]
+		[ "$stderr" = 'Error: No machine name(s) specified and no "default" machine exists' ]
+	done
+}
+
+@test "no mount yet: commands started at once share one mount" {
+	local s=$T/store3 i
+	for i in 1 2 3 4; do docker-machine -s "$s" ls -q 2>/dev/null & done
+	wait
+	[ "$(findmnt -rn -o TARGET -S "machinefs:$s" | wc -l)" -eq 1 ]
+	run docker-machine -s "$s" ls -q
+	[ "$status" -eq 0 ]
+}
