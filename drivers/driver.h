@@ -121,6 +121,10 @@ struct machine_driver {
 	/* Optional: the port dockerd listens on inside the host when the
 	 * URL's port is a forward to it (QEMU user networking). */
 	int (*engine_listen_port)(struct driver_ctx *ctx);
+	/* Optional: where SSH reaches the host when it is not base->ip
+	 * (Docker Machine's GetSSHHostname; VirtualBox: "127.0.0.1", the
+	 * NAT forward to base->ssh_port). From stored data only. */
+	const char *(*ssh_host)(struct driver_ctx *ctx);
 	/* config.json "Driver" keys after the BaseDriver ones. */
 	int (*load)(struct driver_ctx *ctx, const cJSON *driver_obj);
 	int (*save)(const struct driver_ctx *ctx, cJSON *driver_obj);

@@ -986,6 +986,13 @@ static int vbox_url(struct driver_ctx *ctx, char *buf, size_t len)
 	return 0;
 }
 
+/* Docker Machine's GetSSHHostname: SSH goes through the NAT forward. */
+static const char *vbox_ssh_host(struct driver_ctx *ctx)
+{
+	(void)ctx;
+	return "127.0.0.1";
+}
+
 static void load_str(const cJSON *obj, const char *key, char *dst, size_t len, const char *def)
 {
 	snprintf(dst, len, "%s", json_str(obj, key, def));
@@ -1058,6 +1065,7 @@ const struct machine_driver virtualbox_driver = {
 	.kill = vbox_kill,
 	.state = vbox_state,
 	.url = vbox_url,
+	.ssh_host = vbox_ssh_host,
 	.load = vbox_load,
 	.save = vbox_save,
 };

@@ -27,7 +27,7 @@ static int url_port(const char *url)
 
 int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 {
-	char ip[256], user[64], key[4096], url[1024] = "", known[PATH_MAX + 16];
+	char ip[256], ssh_host[256], user[64], key[4096], url[1024] = "", known[PATH_MAX + 16];
 	char server_cert[PATH_MAX + 16], server_key[PATH_MAX + 16];
 	char ca[PATH_MAX + 16], ca_key[PATH_MAX + 16], cert[PATH_MAX + 16], ckey[PATH_MAX + 16];
 	char org[512];
@@ -37,6 +37,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 
 	pthread_mutex_lock(&m->lock);
 	snprintf(ip, sizeof(ip), "%s", m->base.ip);
+	snprintf(ssh_host, sizeof(ssh_host), "%s", m->base.ip);
 	snprintf(user, sizeof(user), "%s", *m->base.ssh_user ? m->base.ssh_user : "root");
 	snprintf(key, sizeof(key), "%s", m->base.ssh_key_path);
 	port = m->base.ssh_port ? m->base.ssh_port : 22;
@@ -46,6 +47,8 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		m->driver->url(&ctx, url, sizeof(url));
 		if (m->driver->engine_listen_port)
 			listen_port = m->driver->engine_listen_port(&ctx);
+		if (m->driver->ssh_host)
+			snprintf(ssh_host, sizeof(ssh_host), "%s", m->driver->ssh_host(&ctx));
 	}
 	host_options_engine(m->config, &eo);
 	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
@@ -77,7 +80,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		.engine_port = listen_port > 0 ? listen_port : url_port(url),
 		.engine_check_port = url_port(url),
 		.ssh = {
-			.host = ip, .port = port, .user = user,
+			.host = ssh_host, .port = port, .user = user,
 			.key_path = key, .known_hosts = known,
 			.cancel = &m->cancel, .log_fn = log_line, .log_arg = m,
 		},

@@ -199,7 +199,11 @@ void render_ssh(struct machine *m, const char *what, struct strbuf *sb)
 		strbuf_addf(sb, "%s\n", *m->base.ssh_user ? m->base.ssh_user : "root");
 	else if (!strcmp(what, "port"))
 		strbuf_addf(sb, "%d\n", m->base.ssh_port ? m->base.ssh_port : 22);
-	else if (!strcmp(what, "host"))
+	else if (!strcmp(what, "host") && m->driver && m->driver->ssh_host) {
+		struct driver_ctx ctx;
+		machine_driver_ctx(m, &ctx);
+		strbuf_addf(sb, "%s\n", m->driver->ssh_host(&ctx));
+	} else if (!strcmp(what, "host"))
 		strbuf_addf(sb, "%s\n", m->base.ip);
 	pthread_mutex_unlock(&m->lock);
 }

@@ -254,6 +254,10 @@ expect_eq "stop asks the state before and after" "$(grep -n '' $T/calls | grep -
 expect_eq "stop polled" "$(tail -1 $T/calls)" "showvminfo vb2 --machinereadable"
 expect_eq "stopped" "$(cat $M/state)" "Stopped"
 expect_eq "no ip when stopped" "$(cat $M/ip)" ""
+# SSH goes through the NAT forward on 127.0.0.1 (GetSSHHostname), as user
+# docker, whatever the host-only address.
+expect_eq "ssh host" "$(cat $M/ssh/host)" "127.0.0.1"
+expect_eq "ssh user" "$(cat $M/ssh/user)" "docker"
 
 reset_calls
 put $M/ctl start && ok || fail "start: $(cat $M/error)"
