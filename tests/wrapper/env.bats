@@ -148,11 +148,12 @@ unsetenv DOCKER_MACHINE_NAME;
 @test "env --no-proxy appends the IP to no_proxy / NO_PROXY" {
 	SHELL=/bin/bash NO_PROXY=example.com run docker-machine env --no-proxy n1
 	[ "$status" -eq 0 ]
-	[ "${lines[4]}" = 'export NO_PROXY="example.com,127.0.0.1"' ]
-	SHELL=/bin/bash no_proxy=127.0.0.1 run docker-machine env --no-proxy n1
-	[ "${lines[4]}" = 'export no_proxy="127.0.0.1"' ]
-	SHELL=/bin/bash run docker-machine env --no-proxy n1
-	[ "${lines[4]}" = 'export NO_PROXY="127.0.0.1"' ]
+	# the none driver's IP is host:port (Driver.GetIP() in Docker Machine too)
+	[ "${lines[4]}" = "export NO_PROXY=\"example.com,127.0.0.1:$P\"" ]
+	SHELL=/bin/bash no_proxy=x,127.0.0.1:$P run docker-machine env --no-proxy n1
+	[ "${lines[4]}" = "export no_proxy=\"x,127.0.0.1:$P\"" ]
+	SHELL=/bin/bash run docker-machine env --no-proxy --shell fish n1
+	[ "${lines[4]}" = "set -gx NO_PROXY \"127.0.0.1:$P\";" ]
 }
 
 @test "env -u --no-proxy keeps Docker Machine's quirk" {
