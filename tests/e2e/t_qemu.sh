@@ -99,6 +99,10 @@ accel=$(sed -n 's/.*Accelerator: \([a-z]*\).*/\1/p' "$M/log" | head -n 1)
 echo "t_qemu: accelerator: $accel"
 expect_eq state "$(cat "$M/state")" Running
 expect_eq error "$(cat "$M/error")" ""
+# Where auto fell back to TCG, asking for KVM fails at create.
+if [ "$accel" = tcg ]; then
+	bad_create mfsq-bad6 qemu-accel kvm "No such device" "KVM does not run guests here"
+fi
 url=$(cat "$M/url")
 case "$url" in tcp://127.0.0.1:[0-9]*) ok ;; *) fail "url: $url" ;; esac
 expect_eq ip "$(cat "$M/ip")" 127.0.0.1
