@@ -943,7 +943,14 @@ static int vbox_stop(struct driver_ctx *ctx)
 
 static int vbox_restart(struct driver_ctx *ctx)
 {
-	int rc = vbox_stop(ctx);
+	/* Docker Machine's `restart` starts a stopped machine. */
+	enum machine_state st;
+	int rc = get_state(ctx, &st, NULL);
+	if (rc)
+		return rc;
+	if (st == MS_STOPPED || st == MS_SAVED)
+		return vbox_start(ctx);
+	rc = vbox_stop(ctx);
 	if (rc)
 		return wrap_err(ctx, rc, "Problem stopping the VM: ");
 	rc = vbox_start(ctx);

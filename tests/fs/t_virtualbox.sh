@@ -305,6 +305,12 @@ expect_eq "restart waited for poweroff" "$(sed -n '/acpipowerbutton/,/list hosto
 expect_eq "restart started" "$(calls | grep -c '^startvm vb2 --type headless$')" "1"
 expect_eq "state after restart" "$(cat $M/state)" "Running"
 knobs
+# restart of a stopped machine starts it, as docker-machine restart does.
+put $M/ctl kill || fail "kill before restart"
+reset_calls
+put $M/ctl restart && ok || fail "restart stopped: $(cat $M/error)"
+expect_eq "restart of a stopped VM" "$(calls | grep -c -e acpipowerbutton -e '^startvm vb2')" "1"
+expect_eq "state after restart of a stopped VM" "$(cat $M/state)" "Running"
 
 # Errors from VirtualBox reach 'error'.
 put $M/ctl kill || fail "kill 2"
