@@ -31,4 +31,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMACHINEFS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
-echo "built build/fs/machinefs (and build-asan/ for the sanitizer suite)"
+# The daemon, the docker-machine wrapper, its completion and the man page.
+$SUDO install -m 755 build/fs/machinefs /usr/local/bin/machinefs
+$SUDO install -m 755 tools/docker-machine /usr/local/bin/docker-machine
+$SUDO install -d /usr/share/bash-completion/completions /usr/local/share/man/man1
+$SUDO install -m 644 tools/completion/docker-machine.bash /usr/share/bash-completion/completions/docker-machine
+$SUDO install -m 644 tools/machinefs.1 /usr/local/share/man/man1/machinefs.1
+echo "built build/fs/machinefs (and build-asan/ for the sanitizer suite); installed machinefs and docker-machine in /usr/local/bin"
