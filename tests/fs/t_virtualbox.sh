@@ -101,10 +101,16 @@ ctx.load_verify_locations(d + "/ca.pem")
 ctx.verify_mode = ssl.CERT_REQUIRED
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 2376), H)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(d + "/ready", "w").close()
 srv.serve_forever()
 EOF
 ENGINE_PID=$!
 trap 'kill $ENGINE_PID 2>/dev/null; cleanup' EXIT
+for _ in $(seq 100); do
+	[ -e $E/ready ] && break
+	kill -0 $ENGINE_PID 2>/dev/null || { echo "FAIL: the engine stand-in cannot listen on 127.0.0.1:2376 (busy?)"; exit 1; }
+	sleep 0.1
+done
 reset_calls
 mount_fs "$STORE" -o refresh=1
 
