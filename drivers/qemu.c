@@ -269,8 +269,16 @@ static int qemu_create(struct driver_ctx *ctx)
 
 static int qemu_start(struct driver_ctx *ctx)
 {
-	if (qemu_vm_alive(ctx->dir))
+	if (qemu_vm_alive(ctx->dir)) {
+		/* Paused (QMP stop): resume it. */
+		char sock[PATH_MAX], status[32], e[ERR_MAX];
+		path_in(ctx, "qmp.sock", sock, sizeof(sock));
+		if (!qmp_status(sock, status, sizeof(status), QMP_MS, e) && !strcmp(status, "paused")) {
+			driver_log(ctx, "Resuming the paused VM (QMP cont)...");
+			return qmp_execute(sock, "cont", NULL, 0, QMP_MS, ctx->err);
+		}
 		return error_set(ctx->err, EALREADY, "Machine \"%s\" is already running.", ctx->machine);
+	}
 	struct qemu_priv *p = ctx->priv;
 	if (!*p->accel_used)
 		choose_accel(ctx);

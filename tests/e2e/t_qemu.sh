@@ -175,6 +175,20 @@ timing "restart (from Stopped)" "$(since "$t")"
 expect_eq "state after restart" "$(cat "$M/state")" Running
 expect_eq "docker info after restart" "$( . "$M/env" && docker info --format '{{.Name}}' )" $A
 
+# ---------------------------------------------------------------- paused
+# QMP stop pauses the VM: state Paused; start resumes it.
+if command -v socat >/dev/null; then
+	printf '{"execute":"qmp_capabilities"}\n{"execute":"stop"}\n' |
+		socat -t 1 - "UNIX-CONNECT:$STORE/machines/$A/qmp.sock" >/dev/null
+	for _ in $(seq 30); do [ "$(cat "$M/state")" = Paused ] && break; sleep 1; done
+	expect_eq "state after QMP stop" "$(cat "$M/state")" Paused
+	put "$M/ctl" start && ok || fail "start (resume): $(cat "$M/error")"
+	expect_eq "state after resume" "$(cat "$M/state")" Running
+	expect_eq "docker info after resume" "$( . "$M/env" && docker info --format '{{.Name}}' )" $A
+else
+	echo "t_qemu: no socat: pause/resume not tested"
+fi
+
 # ---------------------------------------------------------------- daemon killed
 pid=$(vm_pid $A)
 { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null
