@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input: each gets its errno and one line in `error`; nothing is lost.
 . "$(dirname "$0")/lib.sh"
-export MACHINEFS_FAULTS="create=sleep:3"
+export MACHINEFS_FAULTS="create=sleep:6"
 mount_fs
 M=$MNT/m
 
