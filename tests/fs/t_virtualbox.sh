@@ -256,7 +256,10 @@ sleep 1.2 # let a refresh that may be running end
 reset_calls
 put $M/ctl stop && ok || fail "stop: $(cat $M/error)"
 expect_eq "stop sequence" "$(calls)" "controlvm vb2 acpipowerbutton"
-expect_eq "stop asks the state before and after" "$(grep -n '' $T/calls | grep -v ':showvminfo' | cut -d: -f1)" "2"
+# showvminfo before and after the power button (a background refresh may add more).
+n=$(grep -n 'acpipowerbutton' $T/calls | cut -d: -f1)
+total=$(wc -l < $T/calls)
+[ "${n:-0}" -ge 2 ] && [ "$total" -gt "${n:-0}" ] && ok || fail "stop asks the state before and after: $(cat $T/calls)"
 expect_eq "stop polled" "$(tail -1 $T/calls)" "showvminfo vb2 --machinereadable"
 expect_eq "stopped" "$(cat $M/state)" "Stopped"
 expect_eq "no ip when stopped" "$(cat $M/ip)" ""
