@@ -176,7 +176,10 @@ run web-b "$IPB" "$SUDO_USER_B" provision \
 step "C: a host like the guest image: boot2docker profile"
 IPC=$("$LAB" up "$NC" --flavour sudo --pubkey "$T/key.pub" | tail -n 1)
 G="$SRCDIR/tools/guest-image/rootfs"
-"$LAB" exec "$NC" sh -c "cp '$G/etc/init.d/docker' /etc/init.d/docker && cp '$G/usr/bin/sethostname' /usr/bin/sethostname && chmod 0755 /etc/init.d/docker /usr/bin/sethostname && rm -f /etc/os-release && printf 'NAME=\"machinefs guest\"\nID=machinefs-guest\nID_LIKE=boot2docker\nVERSION_ID=1\n' > /etc/os-release"
+# The host has its own /tmp (the source may live there): copy through stdin.
+"$LAB" exec "$NC" sh -c 'cat > /etc/init.d/docker' < "$G/etc/init.d/docker"
+"$LAB" exec "$NC" sh -c 'cat > /usr/bin/sethostname' < "$G/usr/bin/sethostname"
+"$LAB" exec "$NC" sh -c "chmod 0755 /etc/init.d/docker /usr/bin/sethostname && rm -f /etc/os-release && printf 'NAME=\"machinefs guest\"\nID=machinefs-guest\nID_LIKE=boot2docker\nVERSION_ID=1\n' > /etc/os-release"
 run web-c "$IPC" "$SUDO_USER_B" provision LAB_LABELS="kind=guest" LAB_PROVISIONER=boot2docker
 grep -q 'Provisioning with boot2docker' "$T/out" || fail "not the boot2docker provisioner"
 "$LAB" exec "$NC" grep -qx -- '--label kind=guest' /var/lib/boot2docker/profile || fail "profile lacks the label"
