@@ -31,6 +31,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMACHINEFS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
+# The guest image for the qemu driver (cached: a no-op when up to date).
+if [ "${1:-}" != "--no-apt" ]; then
+	$SUDO tools/guest-image/build.sh
+fi
+
 # The daemon, the docker-machine wrapper, its completion and the man page.
 $SUDO install -m 755 build/fs/machinefs /usr/local/bin/machinefs
 $SUDO install -m 755 tools/docker-machine /usr/local/bin/docker-machine
