@@ -218,6 +218,7 @@ int record_load(struct machine *m, char *err)
 		if (!strcmp(state, machine_state_name((enum machine_state)s)))
 			m->state = (enum machine_state)s;
 	m->created = json_bool(r, "Created", false);
+	m->host_made = json_bool(r, "HostMade", m->created);
 	const char *busy = json_str(r, "Busy", "");
 	if (*busy) {
 		/* The daemon died while a command ran. */
@@ -240,6 +241,7 @@ int record_save(struct machine *m, char *err)
 	json_put_str(r, "State", machine_state_name(m->state));
 	json_put_str(r, "Error", m->error);
 	json_put_bool(r, "Created", m->created);
+	json_put_bool(r, "HostMade", m->host_made);
 	json_put_str(r, "Busy", m->busy ? m->busy : "");
 	json_put_str(r, "DockerVersion", m->docker_version);
 	struct strbuf sb = STRBUF_INIT;

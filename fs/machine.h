@@ -45,6 +45,7 @@ struct machine {
 	time_t busy_since;
 	bool removed;
 	bool created;                /* create finished once */
+	bool host_made;              /* the driver's create finished (provisioning may not have) */
 	unsigned gen;                /* bumped by every command */
 	char docker_version[64];
 	volatile int cancel;         /* set to stop the running command */

@@ -196,7 +196,10 @@ static int op_create(struct machine *m, char *err)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&m->lock);
+	m->host_made = true;
 	rc = config_save(m, err);
+	if (!rc)
+		rc = record_save(m, err);
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
@@ -362,6 +365,7 @@ static int op_rm_force(struct machine *m, char *err)
 /* Preconditions. */
 #define NEED_DRIVER  0x01u /* a known driver is chosen */
 #define NEED_CREATED 0x02u /* create finished */
+#define NEED_HOST    0x08u /* the host exists (create may have stopped in provisioning) */
 #define NEED_UNMADE  0x04u /* not created yet (None or a failed create) */
 
 struct ctl_cmd {
@@ -379,7 +383,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "restart", op_restart, NEED_DRIVER | NEED_CREATED, DRV_RESTART, MS_STARTING },
 	{ "kill", op_kill, NEED_DRIVER | NEED_CREATED, DRV_KILL, MS_STOPPING },
 	{ "upgrade", op_upgrade, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
-	{ "provision", op_provision, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
+	{ "provision", op_provision, NEED_DRIVER | NEED_HOST, DRV_SSH, MS_NONE },
 	{ "regenerate-certs", op_regenerate, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
 	{ "rm", op_rm, 0, 0, MS_NONE },
 	{ "rm-force", op_rm_force, 0, 0, MS_NONE },
@@ -405,6 +409,8 @@ bool ctl_command_allowed(const struct machine *m, const char *name)
 		if (c->supports && (!m->driver || !(m->driver->supports & c->supports)))
 			return false;
 		if ((c->need & NEED_CREATED) && !m->created)
+			return false;
+		if ((c->need & NEED_HOST) && !m->created && !m->host_made)
 			return false;
 		if ((c->need & NEED_UNMADE) && m->created)
 			return false;
@@ -455,6 +461,8 @@ static int begin_locked(struct machine *m, const struct ctl_cmd *c, char *err)
 		return error_set(err, EEXIST, "machine '%s' is already created", m->name);
 	if ((c->need & NEED_CREATED) && !m->created)
 		return error_set(err, EINVAL, "machine '%s' is not created yet: write a driver to 'driver' first", m->name);
+	if ((c->need & NEED_HOST) && !m->created && !m->host_made)
+		return error_set(err, EINVAL, "machine '%s' has no host yet: 'create' it first", m->name);
 	if (c->supports && !(m->driver->supports & c->supports)) {
 		if (c->supports == DRV_SSH)
 			return error_set(err, ENOTSUP, "driver '%s' does not support '%s': it has no SSH access", m->driver->name, c->name);
@@ -485,7 +493,8 @@ static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const cha
 				m->state = MS_ERROR;
 		} else {
 			m->error[0] = '\0';
-			if (!strcmp(c->name, "create")) {
+			/* A provision that finishes an interrupted create makes it whole. */
+			if (!strcmp(c->name, "create") || !m->created) {
 				m->created = true;
 				m->state = MS_RUNNING;
 			}
@@ -562,6 +571,7 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 		/* A failed create of another driver: start the record afresh. */
 		cJSON_Delete(m->config);
 		m->config = NULL;
+		m->host_made = false;
 		char path[PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/config.json", m->dir);
 		unlink(path);

@@ -23,6 +23,7 @@ put $M/options/generic-ip-address "$IPA"
 put $M/options/generic-ssh-key "$T/key"
 put $M/options/engine-label "team=infra"
 put $M/options/tls-san "web.example"
+put $M/options/engine-insecure-registry "10.213.250.1:5000"
 start=$(date +%s)
 if put $M/driver generic; then ok; else
 	fail "create: $(cat $M/error)"; cat $M/log; finish; exit 1
@@ -38,8 +39,12 @@ name=$( . $M/env && docker info --format '{{.Name}}' )
 expect_eq "docker info name" "$name" "web"
 labels=$( . $M/env && docker info --format '{{json .Labels}}' )
 case "$labels" in *provider=generic*team=infra*|*team=infra*provider=generic*) ok ;; *) fail "labels: $labels" ;; esac
+regs=$( . $M/env && docker info --format '{{json .RegistryConfig.IndexConfigs}}' )
+case "$regs" in *'"10.213.250.1:5000"'*) ok ;; *) fail "insecure registry: $regs" ;; esac
 docker $(cat $M/config) version --format '{{.Server.Version}}' >/dev/null && ok || fail "docker \$(cat config) version"
-expect_eq "docker-version file" "$(cat $M/docker-version)" "$(docker $(cat $M/config) version --format '{{.Server.Version}}')"
+expect_eq "docker-version file" "$(cat $M/docker-version)" "$(regs=$( . $M/env && docker info --format '{{json .RegistryConfig.IndexConfigs}}' )
+case "$regs" in *'"10.213.250.1:5000"'*) ok ;; *) fail "insecure registry: $regs" ;; esac
+docker $(cat $M/config) version --format '{{.Server.Version}}')"
 
 # A tiny image imported over TLS, then run.
 mkdir -p $T/rootfs/bin && cp /bin/busybox $T/rootfs/bin/ && ln -s busybox $T/rootfs/bin/sh
@@ -102,4 +107,70 @@ put $MNT/sudo1/options/generic-ssh-user "$USERB"
 put $MNT/sudo1/driver generic && ok || { fail "sudo create: $(cat $MNT/sudo1/error)"; tail -20 $MNT/sudo1/log; }
 ( . $MNT/sudo1/env && docker info --format '{{.Name}}' ) > $T/n2 2>&1
 expect_eq "sudo host docker" "$(cat $T/n2)" "sudo1"
+
+# Clear errors: an unreachable address (bounded), a key the host refuses,
+# a key file that is not there.
+ssh-keygen -q -t ed25519 -N '' -f "$T/other"
+mkdir $MNT/u1 $MNT/u2 $MNT/u3
+put $MNT/u1/options/generic-ip-address 10.213.250.2
+put $MNT/u1/options/generic-ssh-key "$T/key"
+start=$(date +%s)
+expect_errno EHOSTUNREACH put $MNT/u1/driver generic
+[ $(( $(date +%s) - start )) -lt 60 ] && ok || fail "unreachable host took too long"
+case "$(cat $MNT/u1/error)" in *"10.213.250.2"*) ok ;; *) fail "unreachable: $(cat $MNT/u1/error)" ;; esac
+expect_eq "unreachable state" "$(cat $MNT/u1/state)" "Error"
+put $MNT/u2/options/generic-ip-address "$IPB"
+put $MNT/u2/options/generic-ssh-user "$USERB"
+put $MNT/u2/options/generic-ssh-key "$T/other"
+expect_errno EACCES put $MNT/u2/driver generic
+case "$(cat $MNT/u2/error)" in *refused*) ok ;; *) fail "wrong key: $(cat $MNT/u2/error)" ;; esac
+put $MNT/u3/options/generic-ip-address "$IPB"
+put $MNT/u3/options/generic-ssh-key "$T/nosuchkey"
+expect_errno ENOENT put $MNT/u3/driver generic
+case "$(cat $MNT/u3/error)" in "cannot read SSH key '$T/nosuchkey'"*) ok ;; *) fail "missing key: $(cat $MNT/u3/error)" ;; esac
+rmdir $MNT/u1 $MNT/u2 $MNT/u3 && ok || fail "rmdir of failed machines"
+
+# kill -9 of the daemon mid-provision; mounted again the machine shows
+# Error with the reason, and `echo provision > ctl` finishes it.
+mkdir $MNT/k9
+put $MNT/k9/options/generic-ip-address "$IPA"
+put $MNT/k9/options/generic-ssh-key "$T/key"
+rm -f $STORE/machines/k9/known_hosts
+put $MNT/k9/driver generic 2>/dev/null &
+w=$!
+for _ in $(seq 200); do grep -q "Detecting\|Provisioning" $MNT/k9/log 2>/dev/null && break; sleep 0.05; done
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+wait $w 2>/dev/null
+fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+mount_fs
+expect_eq "state after kill -9 mid-provision" "$(cat $MNT/k9/state)" "Error"
+case "$(cat $MNT/k9/error)" in "'create' was interrupted"*) ok ;; *) fail "k9 error: $(cat $MNT/k9/error)" ;; esac
+put $MNT/k9/ctl provision && ok || fail "provision after kill -9: $(cat $MNT/k9/error)"
+expect_eq "state after provision" "$(cat $MNT/k9/state)" "Running"
+( . $MNT/k9/env && docker info --format '{{.Name}}' ) > $T/k9 2>&1
+expect_eq "docker after the finished create" "$(cat $T/k9)" "k9"
+rmdir $MNT/k9 $MNT/sudo1
+
+# Several machines created at once on several hosts.
+NC=${LAB_GEN_C:-103}
+trap 'cleanup; lab_down; "$LAB" down "$NC" >/dev/null 2>&1' EXIT
+IPC=$("$LAB" up "$NC" --flavour root --pubkey "$T/key.pub" </dev/null 2>>"$T/lab.err" | tail -n 1)
+for x in p1:$IPA:root p2:$IPB:$USERB p3:$IPC:root; do
+	IFS=: read -r n ip u <<<"$x"
+	mkdir $MNT/$n
+	put $MNT/$n/options/generic-ip-address "$ip"
+	put $MNT/$n/options/generic-ssh-key "$T/key"
+	put $MNT/$n/options/generic-ssh-user "$u"
+	rm -f $STORE/machines/$n/known_hosts
+done
+start=$(date +%s)
+pids=()
+for n in p1 p2 p3; do put $MNT/$n/driver generic & pids+=($!); done
+for p in "${pids[@]}"; do wait $p && ok || fail "a parallel create failed"; done
+echo "three creates at once took $(( $(date +%s) - start )) s"
+for n in p1 p2 p3; do
+	expect_eq "$n state" "$(cat $MNT/$n/state)" "Running"
+	( . $MNT/$n/env && docker info --format '{{.Name}}' ) > $T/pn 2>&1
+	expect_eq "$n docker" "$(cat $T/pn)" "$n"
+done
 finish

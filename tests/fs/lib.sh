@@ -55,6 +55,7 @@ expect_errno() {
 	EEXIST) pat="File exists" ;;
 	EBUSY) pat="busy" ;;
 	EACCES) pat="Permission denied" ;;
+	EHOSTUNREACH) pat="No route to host" ;;
 	ENOENT) pat="No such file" ;;
 	EIO) pat="Input/output error" ;;
 	ENOTSUP) pat="not supported" ;;
