@@ -542,6 +542,11 @@ static void *job_main(void *arg)
 static int run_interruptible(write_fn fn, struct machine *m, const char *text, char *err)
 {
 	struct job j = { .fn = fn, .m = m, .text = text, .err = err };
+	/* libfuse cancels its workers at unmount: this one must first see its
+	 * command end, so it ends the command itself when the session exits. */
+	int oldstate;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
+	struct fuse_session *se = fuse_get_session(fuse_get_context()->fuse);
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.cond, NULL);
 	pthread_t t;
@@ -559,7 +564,7 @@ static int run_interruptible(write_fn fn, struct machine *m, const char *text, c
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&j.cond, &j.lock, &ts);
-			if (!j.done && !cancelled && fuse_interrupted()) {
+			if (!j.done && !cancelled && (fuse_interrupted() || fuse_session_exited(se))) {
 				cancelled = true;
 				__atomic_store_n(&m->cancel, 1, __ATOMIC_RELAXED);
 			}
@@ -569,6 +574,7 @@ static int run_interruptible(write_fn fn, struct machine *m, const char *text, c
 	}
 	pthread_mutex_destroy(&j.lock);
 	pthread_cond_destroy(&j.cond);
+	pthread_setcancelstate(oldstate, NULL);
 	return j.rc;
 }
 

@@ -38,8 +38,26 @@ for f in $STORE/machines/k/*.json; do
 done
 ls $STORE/machines/k/*.tmp* 2>/dev/null && fail "temp files left" || ok
 
+mount_fs
+# SIGTERM while a create runs: the command is ended, the daemon exits
+# cleanly and the record says what happened.
+S2=$MNT/s2
+mkdir $S2 && put $S2/options/url tcp://127.0.0.1:2376
+put $S2/driver none 2>/dev/null &
+writer=$!
+for _ in $(seq 50); do grep -q "^running create" $S2/ctl 2>/dev/null && break; sleep 0.1; done
+start=$(date +%s)
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+expect_eq "exit status on SIGTERM during a create" "$?" "0"
+DAEMON_PID=
+[ $(( $(date +%s) - start )) -lt 10 ] && ok || fail "unmount waited for the create"
+wait $writer 2>/dev/null
 unset MACHINEFS_FAULTS
 mount_fs
+expect_eq "state after SIGTERM during a create" "$(cat $S2/state)" "Error"
+case "$(cat $S2/error)" in *cancelled*|*interrupted*) ok ;; *) fail "after SIGTERM: $(cat $S2/error)" ;; esac
+rmdir $S2
 expect_eq "state after kill -9" "$(cat $M/state)" "Error"
 case "$(cat $M/error)" in "'create' was interrupted"*) ok ;; *) fail "error: $(cat $M/error)" ;; esac
 expect_eq "option kept" "$(cat $M/options/url)" "tcp://127.0.0.1:2376"
