@@ -244,7 +244,40 @@ struct ofile {
 	struct strbuf content;
 	bool dirty; /* option buffer to apply at flush */
 	int live_fd; /* log: read the growing file itself, not a snapshot */
+	struct ofile *prev, *next; /* in open_files */
 };
+
+/* Every open file, so those still open at unmount (no release comes for
+ * them) are freed too. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ofile *open_files; /* protected by open_lock */
+
+static void ofile_track(struct ofile *of)
+{
+	pthread_mutex_lock(&open_lock);
+	of->next = open_files;
+	if (open_files)
+		open_files->prev = of;
+	open_files = of;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void ofile_free(struct ofile *of)
+{
+	pthread_mutex_lock(&open_lock);
+	if (of->prev)
+		of->prev->next = of->next;
+	else if (open_files == of)
+		open_files = of->next;
+	if (of->next)
+		of->next->prev = of->prev;
+	pthread_mutex_unlock(&open_lock);
+	if (of->live_fd >= 0)
+		close(of->live_fd);
+	node_release(&of->n);
+	strbuf_release(&of->content);
+	free(of);
+}
 
 static bool node_is_log(const struct node *n)
 {
@@ -471,6 +504,7 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 		return rc;
 	}
 	fi->fh = (uint64_t)(uintptr_t)of;
+	ofile_track(of);
 	return 0;
 }
 
@@ -631,11 +665,7 @@ static int mfs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 	apply_option(of);
-	if (of->live_fd >= 0)
-		close(of->live_fd);
-	node_release(&of->n);
-	strbuf_release(&of->content);
-	free(of);
+	ofile_free(of);
 	return 0;
 }
 
@@ -873,6 +903,8 @@ int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
 		fuse_loop_cfg_destroy(cfg);
 	}
 	fuse_remove_signal_handlers(se);
+	while (open_files)
+		ofile_free(open_files);
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
