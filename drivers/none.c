@@ -7,6 +7,7 @@
 
 #include "drivers/driver.h"
 #include "lib/json.h"
+#include "lib/url.h"
 
 struct none_priv {
 	char url[1024];
@@ -26,16 +27,13 @@ static int none_configure(struct driver_ctx *ctx)
 		return error_set(ctx->err, EINVAL,
 				 "--url option is required when no driver is selected: write it to 'options/url'");
 	/* Docker Machine parses it with url.Parse and keeps u.Host. */
-	const char *host = strstr(url, "://");
-	if (!host || host == url || !host[3])
+	char host[256];
+	int port;
+	if (strlen(url) >= sizeof(p->url) ||
+	    url_split(url, host, sizeof(host), &port, ctx->base->ip, sizeof(ctx->base->ip)))
 		return error_set(ctx->err, EINVAL,
 				 "invalid url '%s': want scheme://host:port", url);
-	host += 3;
-	size_t hlen = strcspn(host, "/?#");
-	if (hlen >= sizeof(ctx->base->ip) || strlen(url) >= sizeof(p->url))
-		return error_set(ctx->err, EINVAL, "url '%s' is too long", url);
 	snprintf(p->url, sizeof(p->url), "%s", url);
-	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%.*s", (int)hlen, host);
 	return 0;
 }
 

@@ -722,7 +722,7 @@ static int mfs_unlink(const char *path)
 
 static int mfs_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct node a, b;
+	struct node a;
 	int rc = parse_path(from, &a);
 	if (rc)
 		return rc;
@@ -740,7 +740,6 @@ static int mfs_rename(const char *from, const char *to, unsigned int flags)
 	if (!rc && strcmp(c[2], a.leaf))
 		rc = machine_option_del(a.m, a.leaf, err);
 	strbuf_release(&sb);
-	(void)b;
 	node_release(&a);
 	return rc;
 }

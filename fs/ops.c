@@ -16,6 +16,7 @@
 #include "fs/ops.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
+#include "lib/url.h"
 #include "provision/certs.h"
 #include "provision/provision.h"
 
@@ -219,18 +220,14 @@ static int check_engine(struct machine *m, const char *url, char *version, size_
 			char *err)
 {
 	char host[256];
-	const char *h = strstr(url, "://");
-	h = h ? h + 3 : url;
-	const char *colon = strrchr(h, ':');
-	if (!colon || (size_t)(colon - h) >= sizeof(host))
-		return error_set(err, EINVAL, "no port in url '%s'", url);
-	memcpy(host, h, (size_t)(colon - h));
-	host[colon - h] = '\0';
+	int port;
+	if (url_split(url, host, sizeof(host), &port, NULL, 0) || port <= 0)
+		return error_set(err, EINVAL, "no host and port in url '%s'", url);
 	char ca[PATH_MAX + 16], cert[PATH_MAX + 16], key[PATH_MAX + 16];
 	snprintf(ca, sizeof(ca), "%s/ca.pem", m->dir);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", m->dir);
 	snprintf(key, sizeof(key), "%s/key.pem", m->dir);
-	int rc = engine_check_tls(host, atoi(colon + 1), ca, cert, key, 3000, version, len, err);
+	int rc = engine_check_tls(host, port, ca, cert, key, 3000, version, len, err);
 	if (rc)
 		version[0] = '\0';
 	return rc;
@@ -388,6 +385,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "rm", op_rm, 0, 0, MS_NONE },
 	{ "rm-force", op_rm_force, 0, 0, MS_NONE },
 };
+
+static const struct ctl_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (!strcmp(ctl_cmds[i].name, name))
+			return &ctl_cmds[i];
+	return NULL;
+}
 
 const char *const *ctl_command_names(size_t *n)
 {
@@ -587,13 +592,13 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
-	return run_cmd(m, &ctl_cmds[0], err);
+	return run_cmd(m, find_cmd("create"), err);
 }
 
 int store_remove(struct store *s, struct machine *m, bool force, char *err)
 {
 	(void)s;
-	return run_cmd(m, &ctl_cmds[force ? 9 : 8], err);
+	return run_cmd(m, find_cmd(force ? "rm-force" : "rm"), err);
 }
 
 void machine_refresh_state(struct machine *m)

@@ -9,6 +9,7 @@
 #include "fs/ops.h"
 #include "fs/store_internal.h"
 #include "lib/json.h"
+#include "lib/url.h"
 #include "provision/certs.h"
 #include "provision/provision.h"
 
@@ -20,8 +21,9 @@ static void log_line(void *arg, const char *line)
 /* The engine port from the driver's URL: tcp://host:PORT. */
 static int url_port(const char *url)
 {
-	const char *colon = strrchr(url, ':');
-	int port = colon ? atoi(colon + 1) : 0;
+	char host[256];
+	int port = 0;
+	url_split(url, host, sizeof(host), &port, NULL, 0);
 	return port > 0 ? port : 2376;
 }
 
