@@ -46,6 +46,13 @@ bool driver_cancelled(const struct driver_ctx *ctx)
 	return ctx->cancel && *ctx->cancel;
 }
 
+int driver_checkpoint(struct driver_ctx *ctx)
+{
+	if (!ctx->checkpoint_fn)
+		return 0;
+	return ctx->checkpoint_fn(ctx->checkpoint_arg, ctx);
+}
+
 const struct driver_option *driver_option_find(const struct machine_driver *d,
 					       const char *name)
 {

@@ -85,6 +85,9 @@ struct driver_ctx {
 	volatile int *cancel;         /* set when the caller gave up (Ctrl-C, unmount) */
 	void (*log_fn)(void *arg, const char *line);
 	void *log_arg;
+	/* Set by the core; see driver_checkpoint(). NULL: nothing to save. */
+	int (*checkpoint_fn)(void *arg, struct driver_ctx *ctx);
+	void *checkpoint_arg;
 	char err[ERR_MAX];
 };
 
@@ -138,6 +141,12 @@ const struct machine_driver *driver_find(const char *name);
 void driver_log(struct driver_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool driver_cancelled(const struct driver_ctx *ctx);
+/* Save ctx->base and ctx->priv into the machine's record in the store now,
+ * in the middle of a method. A cloud driver calls it the moment an API
+ * returns the id of something it made (key pair, instance, disk), so that
+ * after a kill -9 of the daemon `rm` still finds and deletes it.
+ * 0 or -errno with ctx->err set. */
+int driver_checkpoint(struct driver_ctx *ctx);
 const struct driver_option *driver_option_find(const struct machine_driver *d,
 					       const char *name);
 /* The user's value for an option, else its default, else NULL. For list

@@ -28,6 +28,8 @@ struct call {
 	void *priv;
 };
 
+static int call_checkpoint(void *arg, struct driver_ctx *ctx);
+
 static void call_begin(struct call *c, struct machine *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -43,6 +45,8 @@ static void call_begin(struct call *c, struct machine *m)
 	pthread_mutex_unlock(&m->lock);
 	c->ctx.base = &c->base;
 	c->ctx.priv = c->priv;
+	c->ctx.checkpoint_fn = call_checkpoint;
+	c->ctx.checkpoint_arg = c;
 }
 
 static void call_publish(struct call *c)
@@ -53,6 +57,20 @@ static void call_publish(struct call *c)
 	if (m->driver && m->priv && m->driver->priv_size)
 		memcpy(m->priv, c->priv, m->driver->priv_size);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* driver_checkpoint(): publish the copies and write config.json now. */
+static int call_checkpoint(void *arg, struct driver_ctx *ctx)
+{
+	struct call *c = arg;
+	struct machine *m = c->m;
+	call_publish(c);
+	pthread_mutex_lock(&m->lock);
+	if (!m->config)
+		m->config = config_new(m);
+	int rc = config_save(m, ctx->err);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 static void call_end(struct call *c)
