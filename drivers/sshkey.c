@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -84,4 +87,33 @@ out:
 	strbuf_release(&blob);
 	strbuf_release(&pub);
 	return rc;
+}
+
+extern char **environ;
+
+int sshkey_generate_ed25519(const char *path, const char *comment, char *err)
+{
+	char pub[PATH_MAX + 8];
+	snprintf(pub, sizeof(pub), "%s.pub", path);
+	unlink(path);
+	unlink(pub);
+	char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", (char *)comment,
+			 "-f", (char *)path, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, "ssh-keygen", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		return error_errno(err, rc, "cannot run ssh-keygen (Debian package openssh-client)");
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return error_errno(err, errno, "waiting for ssh-keygen");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || !path_exists(path) || !path_exists(pub))
+		return error_set(err, EIO, "ssh-keygen could not make an ed25519 key at '%s'", path);
+	return 0;
 }

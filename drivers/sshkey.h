@@ -6,4 +6,10 @@
 
 int sshkey_generate_rsa(const char *path, char *err);
 
+/* A new ed25519 key pair (the machine key of the cloud drivers: libssh2
+ * 1.10 signs RSA only with SHA-1, which current OpenSSH refuses), made by
+ * ssh-keygen (openssh-client): OpenSSH private key at path (0600), the
+ * public key "ssh-ed25519 BASE64 comment" at path.pub. Replaces any. */
+int sshkey_generate_ed25519(const char *path, const char *comment, char *err);
+
 #endif
