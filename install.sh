@@ -19,6 +19,8 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
 	# the docker-machine wrapper and its tests
 	bats jq sshfs rsync ca-certificates
+	# packaging and its tests: cpack's .deb (dpkg-shlibdeps), units, completions, man
+	dpkg-dev systemd man-db zsh
 )
 
 if [ "${1:-}" != "--no-apt" ]; then
@@ -36,10 +38,7 @@ if [ "${1:-}" != "--no-apt" ]; then
 	$SUDO tools/guest-image/build.sh
 fi
 
-# The daemon, the docker-machine wrapper, its completion and the man page.
-$SUDO install -m 755 build/fs/machinefs /usr/local/bin/machinefs
-$SUDO install -m 755 tools/docker-machine /usr/local/bin/docker-machine
-$SUDO install -d /usr/share/bash-completion/completions /usr/local/share/man/man1
-$SUDO install -m 644 tools/completion/docker-machine.bash /usr/share/bash-completion/completions/docker-machine
-$SUDO install -m 644 tools/machinefs.1 /usr/local/share/man/man1/machinefs.1
+# The daemon, the docker-machine wrapper, completions (bash, zsh), the man
+# page and the systemd units, by the build's install rules (prefix /usr/local).
+$SUDO cmake --install build >/dev/null
 echo "built build/fs/machinefs (and build-asan/ for the sanitizer suite); installed machinefs and docker-machine in /usr/local/bin"

@@ -1,4 +1,8 @@
-/* machinefs [-f] [-d] [-o store=DIR,refresh=SECS,...] MOUNTPOINT */
+/* machinefs [STORE] MOUNTPOINT [-f] [-d] [-o store=DIR,refresh=SECS,...]
+ *
+ * The STORE argument is what mount(8) passes through fuse3's mount helper
+ * (`mount -t fuse.machinefs STORE MOUNTPOINT`, an fstab line); `-o store=`
+ * says the same and wins. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -7,14 +11,19 @@
 #include <string.h>
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
 
-#define MACHINEFS_VERSION "0.1.0"
+#ifndef MACHINEFS_VERSION
+#define MACHINEFS_VERSION "0.0.0"
+#endif
 
 struct options {
 	char *store;
+	char *nonopt[2];    /* [STORE] MOUNTPOINT, as given */
+	int n_nonopt;
 	int refresh;
 	int show_help;
 	int show_version;
@@ -31,13 +40,33 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_END
 };
 
+/* Keep the positional arguments aside: with two, the first is the store. */
+static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (o->n_nonopt == 2) {
+		fprintf(stderr, "machinefs: too many arguments: '%s'\n", arg);
+		return -1;
+	}
+	o->nonopt[o->n_nonopt] = strdup(arg);
+	if (!o->nonopt[o->n_nonopt])
+		return -1;
+	o->n_nonopt++;
+	return 0;
+}
+
+/* Laid out as sshfs and bindfs print theirs. */
 static void usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n\n"
+	printf("usage: %s [STORE] MOUNTPOINT [options]\n\n"
+	       "    STORE                  the machine store (default $MACHINE_STORAGE_PATH,\n"
+	       "                           else ~/.docker/machine)\n\n"
 	       "machinefs options:\n"
-	       "    -o store=DIR       the machine store (default $MACHINE_STORAGE_PATH,\n"
-	       "                       else ~/.docker/machine)\n"
-	       "    -o refresh=SECS    seconds between background state checks (10)\n\n",
+	       "    -o store=DIR           the machine store (same as STORE)\n"
+	       "    -o refresh=SECS        seconds between background state checks (10)\n\n"
+	       "FUSE options:\n",
 	       prog);
 }
 
@@ -45,18 +74,25 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { .refresh = 10 };
-	if (fuse_opt_parse(&args, &o, option_spec, NULL) == -1)
+	int rc = 0;
+	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
 		return 1;
 	if (o.show_version) {
 		printf("machinefs version %s\n", MACHINEFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
-		return 0;
+		fflush(stdout);
+		fuse_lowlevel_version();
+		goto out;
 	}
 	if (o.show_help) {
 		usage(argv[0]);
 		fuse_tree_help(&args);
-		return 0;
+		goto out;
 	}
+	if (o.n_nonopt == 2 && !o.store)
+		o.store = strdup(o.nonopt[0]);
+	if (o.n_nonopt)
+		fuse_opt_add_arg(&args, o.nonopt[o.n_nonopt - 1]);
 	char root[4096];
 	if (o.store)
 		snprintf(root, sizeof(root), "%s", o.store);
@@ -84,9 +120,12 @@ int main(int argc, char *argv[])
 			 store_root(s));
 		fuse_opt_add_arg(&args, opt);
 	}
-	int rc = fuse_tree_main(&args, s, o.refresh);
+	rc = fuse_tree_main(&args, s, o.refresh);
 	store_close(s);
+out:
 	fuse_opt_free_args(&args);
 	free(o.store);
+	for (int i = 0; i < o.n_nonopt; i++)
+		free(o.nonopt[i]);
 	return rc;
 }
