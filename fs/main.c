@@ -75,8 +75,10 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = { .refresh = 10 };
 	int rc = 0;
-	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1)
-		return 1;
+	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1) {
+		rc = 1;
+		goto out;
+	}
 	if (o.show_version) {
 		printf("machinefs version %s\n", MACHINEFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
@@ -106,7 +108,8 @@ int main(int argc, char *argv[])
 	char err[ERR_MAX];
 	if (store_open(root, &s, err)) {
 		fprintf(stderr, "machinefs: %s\n", err);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	/* Name the mount after its store so tools (the docker-machine wrapper)
 	 * find it: "machinefs:STORE" in /proc/self/mountinfo. */
