@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/store_internal.h"
+#include "fs/core.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -17,7 +17,7 @@ static void put_base(cJSON *d, const struct machine *m)
 	json_put_str(d, "SSHUser", b->ssh_user);
 	json_put_int(d, "SSHPort", b->ssh_port);
 	json_put_str(d, "SSHKeyPath", b->ssh_key_path);
-	json_put_str(d, "StorePath", store_root(m->store));
+	json_put_str(d, "StorePath", m->root);
 	json_put_bool(d, "SwarmMaster", b->swarm_master);
 	json_put_str(d, "SwarmHost", b->swarm_host);
 	json_put_str(d, "SwarmDiscovery", b->swarm_discovery);
@@ -44,11 +44,9 @@ void config_sync_driver(struct machine *m)
 		json_put(m->config, "Driver", d);
 	}
 	put_base(d, m);
-	if (m->driver && m->driver->save) {
-		struct driver_ctx ctx;
-		machine_driver_ctx(m, &ctx);
-		m->driver->save(&ctx, d);
-	}
+	struct driver_ctx ctx;
+	machine_driver_ctx(m, &ctx);
+	machine_drv_save(m, &ctx, d);
 }
 
 cJSON *config_new(struct machine *m)
@@ -57,7 +55,7 @@ cJSON *config_new(struct machine *m)
 	json_put_int(c, "ConfigVersion", CONFIG_VERSION);
 	json_put(c, "Driver", cJSON_CreateObject());
 	json_put_str(c, "DriverName", m->driver_name);
-	json_put(c, "HostOptions", host_options_new(&m->opts, store_root(m->store), m->dir));
+	json_put(c, "HostOptions", host_options_new(&m->opts, m->root, m->dir));
 	json_put_str(c, "Name", m->name);
 	cJSON *old = m->config;
 	m->config = c;
@@ -131,8 +129,8 @@ int config_load(struct machine *m, char *err)
 	}
 	char old_root[PATH_MAX];
 	recorded_root(c, m->name, old_root, sizeof(old_root));
-	if (*old_root && strcmp(old_root, store_root(m->store)))
-		rebase_paths(c, old_root, store_root(m->store));
+	if (*old_root && strcmp(old_root, m->root))
+		rebase_paths(c, old_root, m->root);
 
 	snprintf(m->driver_name, sizeof(m->driver_name), "%s",
 		 json_str(c, "DriverName", ""));
@@ -141,10 +139,10 @@ int config_load(struct machine *m, char *err)
 	cJSON_Delete(m->config);
 	m->config = c;
 	machine_bind_driver(m);
-	if (m->driver && m->driver->load && d) {
+	if (d) {
 		struct driver_ctx ctx;
 		machine_driver_ctx(m, &ctx);
-		rc = m->driver->load(&ctx, d);
+		rc = machine_drv_load(m, &ctx, d);
 		if (rc)
 			return error_set(err, rc, "%s", ctx.err);
 	}

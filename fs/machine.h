@@ -26,6 +26,7 @@ struct machine {
 	char name[MACHINE_NAME_MAX + 1];
 	char dir[PATH_MAX];          /* <store>/machines/<name> */
 	struct store *store;
+	const char *root;            /* the store's root; owned by the store */
 	int refs;                    /* atomic */
 
 	pthread_mutex_t lock;

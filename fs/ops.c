@@ -14,6 +14,7 @@
 
 #include "fs/config.h"
 #include "fs/ops.h"
+#include "fs/provisioning.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
 #include "lib/url.h"
@@ -79,52 +80,18 @@ static void call_end(struct call *c)
 	c->priv = NULL;
 }
 
-typedef int (*drv_fn)(struct driver_ctx *);
-
-/* Test hook: MACHINEFS_FAULTS="create=sleep:5,remove=fail" delays or
- * fails a driver method before it runs. */
-static int inject_fault(struct machine *m, const char *what, char *err)
+/* A lifecycle method of m's driver on private copies of base and priv
+ * (fs/core.h's wrapper logs it, checks it exists and may inject a
+ * fault); the copies are published on success when publish is set. */
+static int driver_call(struct machine *m, const char *what, bool publish, char *err)
 {
-	const char *spec = getenv("MACHINEFS_FAULTS");
-	size_t wl = strlen(what);
-	for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-		if (strncmp(p, what, wl) || p[wl] != '=')
-			continue;
-		const char *act = p + wl + 1;
-		if (!strncmp(act, "fail", 4))
-			return error_set(err, EIO, "injected fault in driver '%s'", what);
-		if (!strncmp(act, "sleep:", 6)) {
-			machine_log(m, "injected delay of %ss in driver '%s'", act + 6, what);
-			for (int i = atoi(act + 6) * 10; i > 0 && !m->cancel; i--)
-				nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
-			if (m->cancel)
-				return error_set(err, EINTR, "'%s' was cancelled", what);
-		}
-	}
-	return 0;
-}
-
-/* Every driver call goes through here: logged, a missing method is
- * -ENOTSUP naming the driver. */
-static int driver_call(struct machine *m, const char *what, drv_fn fn,
-		       bool publish, char *err)
-{
-	const struct machine_driver *d = m->driver;
-	if (!fn)
-		return error_set(err, ENOTSUP, "driver '%s' does not support '%s'",
-				 d ? d->name : m->driver_name, what);
 	struct call c;
 	call_begin(&c, m);
-	machine_log(m, "driver %s: %s", d->name, what);
-	int rc = inject_fault(m, what, c.ctx.err);
-	if (!rc)
-		rc = fn(&c.ctx);
-	if (rc) {
-		error_set(err, rc, "%s", *c.ctx.err ? c.ctx.err : "driver call failed");
-		machine_log(m, "driver %s: %s failed: %s", d->name, what, err);
-	} else if (publish) {
+	int rc = machine_drv_call(m, &c.ctx, what);
+	if (rc)
+		error_set(err, rc, "%s", c.ctx.err);
+	else if (publish)
 		call_publish(&c);
-	}
 	call_end(&c);
 	return rc;
 }
@@ -142,7 +109,7 @@ static int check_options(struct machine *m, char *err)
 	for (const struct driver_option *o = m->driver->options; o && o->name; o++) {
 		const char *v = option_set_get(&m->opts, o->name);
 		if ((o->flags & OPT_REQUIRED) && (!v || !*v) && !o->def &&
-		    !m->driver->configure)
+		    !machine_drv_has(m, "configure"))
 			return error_set(err, EINVAL, "option '%s' is required by driver '%s'",
 					 o->name, m->driver->name);
 	}
@@ -151,6 +118,9 @@ static int check_options(struct machine *m, char *err)
 
 static int copy_client_certs(struct machine *m, char *err)
 {
+	int rc = machine_fault(m, "copy-client-certs", err);
+	if (rc)
+		return rc;
 	static const struct { const char *src, *dst; mode_t mode; } files[] = {
 		{ "ca.pem", "ca.pem", 0644 },
 		{ "cert.pem", "cert.pem", 0644 },
@@ -158,9 +128,9 @@ static int copy_client_certs(struct machine *m, char *err)
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char src[PATH_MAX + 32], dst[PATH_MAX + 32];
-		snprintf(src, sizeof(src), "%s/certs/%s", store_root(m->store), files[i].src);
+		snprintf(src, sizeof(src), "%s/certs/%s", m->root, files[i].src);
 		snprintf(dst, sizeof(dst), "%s/%s", m->dir, files[i].dst);
-		int rc = copy_file(src, dst, files[i].mode, err);
+		rc = copy_file(src, dst, files[i].mode, err);
 		if (rc)
 			return rc;
 	}
@@ -170,9 +140,11 @@ static int copy_client_certs(struct machine *m, char *err)
 static int bootstrap_certs(struct machine *m, char *err)
 {
 	char certdir[PATH_MAX + 16];
-	snprintf(certdir, sizeof(certdir), "%s/certs", store_root(m->store));
+	snprintf(certdir, sizeof(certdir), "%s/certs", m->root);
 	bool created = false;
-	int rc = certs_bootstrap(certdir, certs_user_org(), &created, err);
+	int rc = machine_fault(m, "bootstrap-certs", err);
+	if (!rc)
+		rc = certs_bootstrap(certdir, certs_user_org(), &created, err);
 	if (!rc && created) {
 		machine_log(m, "Creating CA: %s/ca.pem", certdir);
 		machine_log(m, "Creating client certificate: %s/cert.pem", certdir);
@@ -193,12 +165,12 @@ static int op_create(struct machine *m, char *err)
 	if (rc)
 		return rc;
 	/* SetConfigFromFlags. */
-	rc = driver_call(m, "configure", m->driver->configure, true, err);
+	rc = driver_call(m, "configure", true, err);
 	if (rc)
 		return rc;
 	machine_log(m, "Running pre-create checks...");
-	if (m->driver->precreate_check) {
-		rc = driver_call(m, "precreate_check", m->driver->precreate_check, true, err);
+	if (machine_drv_has(m, "precreate_check")) {
+		rc = driver_call(m, "precreate_check", true, err);
 		if (rc)
 			return rc;
 	}
@@ -211,7 +183,7 @@ static int op_create(struct machine *m, char *err)
 	if (rc)
 		return rc;
 	machine_log(m, "Creating machine...");
-	rc = driver_call(m, "create", m->driver->create, true, err);
+	rc = driver_call(m, "create", true, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&m->lock);
@@ -257,11 +229,9 @@ static int wait_engine(struct machine *m, int seconds, char *err)
 {
 	char url[1024] = "", version[64];
 	pthread_mutex_lock(&m->lock);
-	if (m->driver->url) {
-		struct driver_ctx ctx;
-		machine_driver_ctx(m, &ctx);
-		m->driver->url(&ctx, url, sizeof(url));
-	}
+	struct driver_ctx ctx;
+	machine_driver_ctx(m, &ctx);
+	machine_drv_url(m, &ctx, url, sizeof(url));
 	pthread_mutex_unlock(&m->lock);
 	if (!*url)
 		return 0;
@@ -287,10 +257,10 @@ static int wait_engine(struct machine *m, int seconds, char *err)
 
 
 
-static int op_simple(struct machine *m, const char *what, drv_fn fn,
+static int op_simple(struct machine *m, const char *what,
 		     enum machine_state after, char *err)
 {
-	int rc = driver_call(m, what, fn, true, err);
+	int rc = driver_call(m, what, true, err);
 	if (!rc && after == MS_RUNNING && (m->driver->supports & DRV_SSH))
 		rc = wait_engine(m, 120, err);
 	if (!rc) {
@@ -306,24 +276,24 @@ static int op_start(struct machine *m, char *err)
 {
 	if (m->state == MS_RUNNING)
 		return error_set(err, EALREADY, "Machine \"%s\" is already running.", m->name);
-	return op_simple(m, "start", m->driver->start, MS_RUNNING, err);
+	return op_simple(m, "start", MS_RUNNING, err);
 }
 
 static int op_stop(struct machine *m, char *err)
 {
 	if (m->state == MS_STOPPED)
 		return error_set(err, EALREADY, "Machine \"%s\" is already stopped.", m->name);
-	return op_simple(m, "stop", m->driver->stop, MS_STOPPED, err);
+	return op_simple(m, "stop", MS_STOPPED, err);
 }
 
 static int op_restart(struct machine *m, char *err)
 {
-	return op_simple(m, "restart", m->driver->restart, MS_RUNNING, err);
+	return op_simple(m, "restart", MS_RUNNING, err);
 }
 
 static int op_kill(struct machine *m, char *err)
 {
-	return op_simple(m, "kill", m->driver->kill, MS_STOPPED, err);
+	return op_simple(m, "kill", MS_STOPPED, err);
 }
 
 static int op_provision(struct machine *m, char *err)
@@ -346,8 +316,8 @@ static int do_remove(struct machine *m, bool force, char *err)
 {
 	int rc = 0;
 	if (m->created || m->config) {
-		if (m->driver && m->driver->remove)
-			rc = driver_call(m, "remove", m->driver->remove, false, err);
+		if (machine_drv_has(m, "remove"))
+			rc = driver_call(m, "remove", false, err);
 		else if (!m->driver)
 			rc = error_set(err, ENOTSUP, "driver '%s' is not compiled into machinefs",
 				       m->driver_name);
@@ -630,9 +600,9 @@ void machine_refresh_state(struct machine *m)
 	struct call c;
 	call_begin(&c, m);
 	enum machine_state st = MS_NONE;
-	int rc = m->driver->state(&c.ctx, &st);
+	int rc = machine_drv_state(m, &c.ctx, &st);
 	char url[1024] = "", version[64] = "";
-	if (!rc && st == MS_RUNNING && m->driver->url && m->driver->url(&c.ctx, url, sizeof(url)) == 0)
+	if (!rc && st == MS_RUNNING && machine_drv_url(m, &c.ctx, url, sizeof(url)) == 0)
 		check_engine(m, url, version, sizeof(version), NULL);
 	call_end(&c);
 	pthread_mutex_lock(&m->lock);

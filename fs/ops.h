@@ -1,4 +1,4 @@
-/* Core-internal: the ctl command table and provisioning glue. */
+/* Core-internal: the ctl command table and the commands. */
 #ifndef MFS_OPS_H
 #define MFS_OPS_H
 
@@ -14,8 +14,7 @@ const char *const *ctl_command_names(size_t *n);
 /* Whether name can run on m now (driver support and state). m->lock held. */
 bool ctl_command_allowed(const struct machine *m, const char *name);
 
-enum provision_kind { PROVISION_FULL, PROVISION_CERTS, PROVISION_UPGRADE };
-/* Provision m over SSH (runs while m is busy). */
-int machine_provision(struct machine *m, enum provision_kind kind, char *err);
+/* One background state check of m if it is idle. */
+void machine_refresh_state(struct machine *m);
 
 #endif

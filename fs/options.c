@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "fs/config.h"
-#include "fs/store_internal.h"
 
 const struct driver_option *option_lookup(const char *name)
 {

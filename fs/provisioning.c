@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "fs/config.h"
-#include "fs/ops.h"
-#include "fs/store_internal.h"
+#include "fs/core.h"
+#include "fs/provisioning.h"
 #include "lib/json.h"
 #include "lib/url.h"
 #include "provision/certs.h"
@@ -16,6 +16,15 @@
 static void log_line(void *arg, const char *line)
 {
 	machine_log(arg, "%s", line);
+}
+
+/* Each provisioning step passes the fault-injection hook as
+ * "provision.STEP" (fs/core.h). */
+static int step_fault(void *arg, const char *step, char *err)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "provision.%s", step);
+	return machine_fault(arg, what, err);
 }
 
 /* The engine port from the driver's URL: tcp://host:PORT. */
@@ -43,19 +52,15 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	snprintf(user, sizeof(user), "%s", *m->base.ssh_user ? m->base.ssh_user : "root");
 	snprintf(key, sizeof(key), "%s", m->base.ssh_key_path);
 	port = m->base.ssh_port ? m->base.ssh_port : 22;
-	if (m->driver->url) {
-		struct driver_ctx ctx;
-		machine_driver_ctx(m, &ctx);
-		m->driver->url(&ctx, url, sizeof(url));
-		if (m->driver->engine_listen_port)
-			listen_port = m->driver->engine_listen_port(&ctx);
-		if (m->driver->ssh_host)
-			snprintf(ssh_host, sizeof(ssh_host), "%s", m->driver->ssh_host(&ctx));
-	}
+	struct driver_ctx ctx;
+	machine_driver_ctx(m, &ctx);
+	machine_drv_url(m, &ctx, url, sizeof(url));
+	listen_port = machine_drv_engine_listen_port(m, &ctx);
+	machine_drv_ssh_host(m, &ctx, ssh_host, sizeof(ssh_host));
 	host_options_engine(m->config, &eo);
 	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
 	json_list(ao, "ServerCertSANs", &sans);
-	const char *root = store_root(m->store);
+	const char *root = m->root;
 	snprintf(ca, sizeof(ca), "%s", json_str(ao, "CaCertPath", ""));
 	snprintf(ca_key, sizeof(ca_key), "%s", json_str(ao, "CaPrivateKeyPath", ""));
 	snprintf(cert, sizeof(cert), "%s", json_str(ao, "ClientCertPath", ""));
@@ -94,6 +99,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		.org = org,
 		.cancel = &m->cancel,
 		.log_fn = log_line, .log_arg = m,
+		.step_fn = step_fault, .step_arg = m,
 	};
 	int rc;
 	switch (kind) {

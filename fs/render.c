@@ -7,7 +7,7 @@
 
 #include "fs/config.h"
 #include "fs/ops.h"
-#include "fs/store_internal.h"
+#include "fs/core.h"
 #include "lib/fileutil.h"
 
 /* Caller holds m->lock. */
@@ -16,10 +16,10 @@ static void url_locked(struct machine *m, char *buf, size_t len)
 	buf[0] = '\0';
 	if (!m->created && !m->config)
 		return;
+	struct driver_ctx ctx;
+	machine_driver_ctx(m, &ctx);
 	if (m->driver && m->driver->url) {
-		struct driver_ctx ctx;
-		machine_driver_ctx(m, &ctx);
-		m->driver->url(&ctx, buf, len);
+		machine_drv_url(m, &ctx, buf, len);
 	} else if (*m->base.ip) {
 		snprintf(buf, len, "tcp://%s:2376", m->base.ip);
 	}
@@ -199,12 +199,13 @@ void render_ssh(struct machine *m, const char *what, struct strbuf *sb)
 		strbuf_addf(sb, "%s\n", *m->base.ssh_user ? m->base.ssh_user : "root");
 	else if (!strcmp(what, "port"))
 		strbuf_addf(sb, "%d\n", m->base.ssh_port ? m->base.ssh_port : 22);
-	else if (!strcmp(what, "host") && m->driver && m->driver->ssh_host) {
+	else if (!strcmp(what, "host")) {
 		struct driver_ctx ctx;
+		char host[256];
 		machine_driver_ctx(m, &ctx);
-		strbuf_addf(sb, "%s\n", m->driver->ssh_host(&ctx));
-	} else if (!strcmp(what, "host"))
-		strbuf_addf(sb, "%s\n", m->base.ip);
+		machine_drv_ssh_host(m, &ctx, host, sizeof(host));
+		strbuf_addf(sb, "%s\n", host);
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs/config.h"
+#include "fs/core.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
 
@@ -20,125 +20,11 @@ struct store {
 	/* protected by lock: */
 	struct machine **v; /* sorted by name */
 	size_t n, alloc;
-
-	pthread_t refresher;
-	bool refresher_running;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
-	bool stopping; /* protected by stop_lock */
-	int interval;
 };
 
 const char *store_root(const struct store *s)
 {
 	return s->root;
-}
-
-bool machine_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (!n || n > MACHINE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
-void machine_bind_driver(struct machine *m)
-{
-	const struct machine_driver *d = *m->driver_name ? driver_find(m->driver_name) : NULL;
-	if (d == m->driver && (m->priv || !d))
-		return;
-	free(m->priv);
-	m->priv = NULL;
-	m->driver = d;
-	if (d)
-		m->priv = calloc(1, d->priv_size ? d->priv_size : 1);
-}
-
-static void log_to_machine(void *arg, const char *line)
-{
-	machine_log(arg, "%s", line);
-}
-
-void machine_driver_ctx(struct machine *m, struct driver_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->machine = m->name;
-	ctx->store = m->store->root;
-	ctx->dir = m->dir;
-	ctx->base = &m->base;
-	ctx->priv = m->priv;
-	ctx->opts = &m->opts;
-	ctx->cancel = &m->cancel;
-	ctx->log_fn = log_to_machine;
-	ctx->log_arg = m;
-}
-
-void machine_log_path(const struct machine *m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/machinefs.log", m->dir);
-}
-
-void machine_log(struct machine *m, const char *fmt, ...)
-{
-	char path[PATH_MAX + 16];
-	machine_log_path(m, path, sizeof(path));
-	struct strbuf sb = STRBUF_INIT;
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char ts[32];
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
-	strbuf_addstr(&sb, ts);
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	if (sb.buf[sb.len - 1] != '\n')
-		strbuf_addch(&sb, '\n');
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		ssize_t w = write(fd, sb.buf, sb.len);
-		(void)w;
-		close(fd);
-	}
-	strbuf_release(&sb);
-}
-
-static struct machine *machine_new(struct store *s, const char *name)
-{
-	struct machine *m = calloc(1, sizeof(*m));
-	if (!m)
-		abort();
-	snprintf(m->name, sizeof(m->name), "%s", name);
-	snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", s->root, name);
-	m->store = s;
-	m->refs = 1;
-	m->changed = time(NULL);
-	pthread_mutex_init(&m->lock, NULL);
-	return m;
-}
-
-static void machine_free(struct machine *m)
-{
-	cJSON_Delete(m->config);
-	free(m->priv);
-	option_set_clear(&m->opts);
-	option_set_clear(&m->scratch);
-	pthread_mutex_destroy(&m->lock);
-	free(m);
-}
-
-void machine_put(struct machine *m)
-{
-	if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		machine_free(m);
 }
 
 static void load_machine(struct machine *m)
@@ -219,8 +105,6 @@ int store_open(const char *root, struct store **out, char *err)
 		}
 	}
 	pthread_rwlock_init(&s->lock, NULL);
-	pthread_mutex_init(&s->stop_lock, NULL);
-	pthread_cond_init(&s->stop_cond, NULL);
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/machines", s->root);
 	int rc = mkdir_p(dir, 0700, err);
@@ -243,7 +127,7 @@ int store_open(const char *root, struct store **out, char *err)
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		struct machine *m = machine_new(s, de->d_name);
+		struct machine *m = machine_new(s, s->root, de->d_name);
 		load_machine(m);
 		if (s->n == s->alloc) {
 			size_t n = s->alloc ? s->alloc * 2 : 64;
@@ -265,13 +149,10 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	store_refresher_stop(s);
 	for (size_t i = 0; i < s->n; i++)
 		machine_put(s->v[i]);
 	free(s->v);
 	pthread_rwlock_destroy(&s->lock);
-	pthread_mutex_destroy(&s->stop_lock);
-	pthread_cond_destroy(&s->stop_cond);
 	free(s);
 }
 
@@ -317,7 +198,7 @@ int store_mkdir(struct store *s, const char *name, char *err)
 		rc = error_set(err, EEXIST, "machine '%s' already exists", name);
 		goto out;
 	}
-	m = machine_new(s, name);
+	m = machine_new(s, s->root, name);
 	if (mkdir(m->dir, 0700) < 0) {
 		rc = errno == EEXIST
 			? error_set(err, EEXIST, "machine '%s' already exists", name)
@@ -349,98 +230,6 @@ void store_forget(struct store *s, struct machine *m)
 		machine_put(m);
 	}
 	pthread_rwlock_unlock(&s->lock);
-}
-
-/* One sweep: idle machines are checked by a few threads at once, so a
- * slow or unreachable host does not hold up the others. */
-struct sweep {
-	struct store *s;
-	struct strlist names;
-	size_t next; /* atomic */
-};
-
-static bool store_stopping(struct store *s)
-{
-	pthread_mutex_lock(&s->stop_lock);
-	bool stop = s->stopping;
-	pthread_mutex_unlock(&s->stop_lock);
-	return stop;
-}
-
-static void *sweep_worker(void *arg)
-{
-	struct sweep *w = arg;
-	for (;;) {
-		size_t i = __atomic_fetch_add(&w->next, 1, __ATOMIC_ACQ_REL);
-		if (i >= w->names.n || store_stopping(w->s))
-			break;
-		struct machine *m = store_get(w->s, w->names.v[i]);
-		if (!m)
-			continue;
-		machine_refresh_state(m);
-		machine_put(m);
-	}
-	return NULL;
-}
-
-#define SWEEP_THREADS 16
-
-void store_refresh_states(struct store *s)
-{
-	struct sweep w = { .s = s, .names = STRLIST_INIT };
-	store_list(s, &w.names);
-	size_t n = w.names.n < SWEEP_THREADS ? w.names.n : SWEEP_THREADS;
-	pthread_t t[SWEEP_THREADS];
-	size_t started = 0;
-	for (size_t i = 1; i < n; i++)
-		if (pthread_create(&t[started], NULL, sweep_worker, &w) == 0)
-			started++;
-	sweep_worker(&w);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	strlist_clear(&w.names);
-}
-
-static void *refresher_main(void *arg)
-{
-	struct store *s = arg;
-	pthread_mutex_lock(&s->stop_lock);
-	while (!s->stopping) {
-		pthread_mutex_unlock(&s->stop_lock);
-		store_refresh_states(s);
-		pthread_mutex_lock(&s->stop_lock);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += s->interval;
-		while (!s->stopping &&
-		       pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &ts) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&s->stop_lock);
-	return NULL;
-}
-
-int store_refresher_start(struct store *s, int interval)
-{
-	s->interval = interval > 0 ? interval : 10;
-	s->stopping = false;
-	int rc = pthread_create(&s->refresher, NULL, refresher_main, s);
-	if (rc)
-		return -rc;
-	s->refresher_running = true;
-	return 0;
-}
-
-void store_refresher_stop(struct store *s)
-{
-	if (!s->refresher_running)
-		return;
-	pthread_mutex_lock(&s->stop_lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->stop_cond);
-	pthread_mutex_unlock(&s->stop_lock);
-	pthread_join(s->refresher, NULL);
-	s->refresher_running = false;
 }
 
 void store_cancel_all(struct store *s)

@@ -17,13 +17,21 @@
 #define DEFAULT_INSTALL_URL "https://get.docker.com"
 #define INSTALL_TIMEOUT_MS (15 * 60 * 1000)
 
+/* Before each step: the caller's hook (fault injection in tests). */
+static int step(const struct provision_request *r, const char *name, char *err)
+{
+	return r->step_fn ? r->step_fn(r->step_arg, name, err) : 0;
+}
+
 static int detect_os(struct remote *rm, const struct provisioner **pv,
 		     char *err)
 {
 	struct strbuf out = STRBUF_INIT;
 	struct os_release os;
-	int ret;
+	int ret = step(rm->r, "detect-os", err);
 
+	if (ret)
+		return ret;
 	plog(rm->r, "Detecting the provisioner...");
 	ret = remote_run(rm, "read /etc/os-release", "cat /etc/os-release",
 			 &out, 0, err);
@@ -43,8 +51,10 @@ static int set_hostname(struct remote *rm, const struct provisioner *pv,
 {
 	struct strbuf s = STRBUF_INIT, line = STRBUF_INIT;
 	const char *name = rm->r->machine;
-	int ret;
+	int ret = step(rm->r, "hostname", err);
 
+	if (ret)
+		return ret;
 	plog(rm->r, "Setting hostname '%s'...", name);
 	strbuf_addf(&line, "127.0.1.1 %s", name);
 	/* /etc/hosts is rewritten in place (cat >), not renamed: it may be
@@ -102,8 +112,10 @@ static int install_docker(struct remote *rm, const struct provisioner *pv,
 {
 	const struct provision_request *r = rm->r;
 	const char *url = install_url(r);
-	int ret;
+	int ret = step(r, "install", err);
 
+	if (ret)
+		return ret;
 	if (f->dockerd[0]) {
 		plog(r, "Docker is installed: %s", f->dockerd);
 		return 0;
@@ -130,7 +142,10 @@ static int make_server_cert(const struct provision_request *r, char *err)
 	const char *sans[64];
 	size_t n = 0;
 	char org[256];
+	int ret = step(r, "server-cert", err);
 
+	if (ret)
+		return ret;
 	sans[n++] = r->ip;
 	sans[n++] = "localhost";
 	for (size_t i = 0; r->tls_sans && i < r->tls_sans->n && n < 64; i++) {
@@ -173,6 +188,8 @@ static int configure_engine(struct remote *rm, struct host_facts *f,
 
 	if ((ret = make_server_cert(r, err)))
 		return ret;
+	if ((ret = step(r, "copy-certs", err)))
+		return ret;
 	plog(r, "Copying certs to the remote machine...");
 	const char *dir = engine_cert_dir(f);
 	char remote[3][256];
@@ -198,9 +215,13 @@ static int configure_engine(struct remote *rm, struct host_facts *f,
 	if (!c.storage_driver[0])
 		plog(r, "/var/lib is on %s: leaving the storage driver to dockerd",
 		     f->varlibfs);
+	if ((ret = step(r, "engine-config", err)))
+		goto out;
 	plog(r, "Setting Docker configuration on the remote daemon (%s)...",
 	     init_system_name(f->init));
 	if ((ret = engine_write_config(rm, f, &c, err)))
+		goto out;
+	if ((ret = step(r, "engine-restart", err)))
 		goto out;
 	plog(r, "Restarting the Docker engine...");
 	ret = engine_restart(rm, f, err);
@@ -217,6 +238,8 @@ static int configure_engine(struct remote *rm, struct host_facts *f,
 			goto out;
 		ret = engine_restart(rm, f, err);
 	}
+	if (!ret)
+		ret = step(r, "engine-wait", err);
 	if (!ret)
 		ret = engine_wait_tls(rm, f, err);
 out:
@@ -243,11 +266,13 @@ static int open_and_inspect(struct remote *rm, const struct provision_request *r
 
 	if (ret)
 		return ret;
+	if ((ret = step(r, "connect", err)))
+		return ret;
 	plog(r, "Connecting to '%s@%s:%d'...", r->ssh.user ? r->ssh.user : "root",
 	     r->ssh.host, r->ssh.port ? r->ssh.port : 22);
 	if ((ret = remote_open(rm, r, err)))
 		return ret;
-	if ((ret = host_detect(rm, f, err)))
+	if ((ret = step(r, "inspect", err)) || (ret = host_detect(rm, f, err)))
 		remote_close(rm);
 	return ret;
 }

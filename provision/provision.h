@@ -44,7 +44,16 @@ struct provision_request {
 	volatile int *cancel;
 	void (*log_fn)(void *arg, const char *line);
 	void *log_arg;
+	/* Optional, called before each step with its name (one of
+	 * PROVISION_STEPS); an error from it fails the step (the core's
+	 * fault-injection test hook). */
+	int (*step_fn)(void *arg, const char *step, char *err);
+	void *step_arg;
 };
+
+/* The steps, in the order a full run takes them. */
+#define PROVISION_STEPS "connect", "inspect", "detect-os", "hostname", "install", \
+	"server-cert", "copy-certs", "engine-config", "engine-restart", "engine-wait"
 
 /* The whole provisioning run. */
 int provision_run(const struct provision_request *r, char *err);

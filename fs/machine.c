@@ -1,0 +1,306 @@
+/* The room at the base of the core: the machine object (made, bound to
+ * its driver, logged to, freed) and the wrappers every call into a driver
+ * goes through, with the fault-injection test hook. See fs/core.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/core.h"
+
+bool machine_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (!n || n > MACHINE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+struct machine *machine_new(struct store *s, const char *root, const char *name)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	if (!m)
+		abort();
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", root, name);
+	m->store = s;
+	m->root = root;
+	m->refs = 1;
+	m->changed = time(NULL);
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+static void machine_free(struct machine *m)
+{
+	cJSON_Delete(m->config);
+	free(m->priv);
+	option_set_clear(&m->opts);
+	option_set_clear(&m->scratch);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void machine_put(struct machine *m)
+{
+	if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		machine_free(m);
+}
+
+void machine_bind_driver(struct machine *m)
+{
+	const struct machine_driver *d = *m->driver_name ? driver_find(m->driver_name) : NULL;
+	if (d == m->driver && (m->priv || !d))
+		return;
+	free(m->priv);
+	m->priv = NULL;
+	m->driver = d;
+	if (d)
+		m->priv = calloc(1, d->priv_size ? d->priv_size : 1);
+}
+
+static void log_to_machine(void *arg, const char *line)
+{
+	machine_log(arg, "%s", line);
+}
+
+void machine_driver_ctx(struct machine *m, struct driver_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->machine = m->name;
+	ctx->store = m->root;
+	ctx->dir = m->dir;
+	ctx->base = &m->base;
+	ctx->priv = m->priv;
+	ctx->opts = &m->opts;
+	ctx->cancel = &m->cancel;
+	ctx->log_fn = log_to_machine;
+	ctx->log_arg = m;
+}
+
+void machine_log_path(const struct machine *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/machinefs.log", m->dir);
+}
+
+void machine_log(struct machine *m, const char *fmt, ...)
+{
+	char path[PATH_MAX + 16];
+	machine_log_path(m, path, sizeof(path));
+	struct strbuf sb = STRBUF_INIT;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char ts[32];
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	strbuf_addstr(&sb, ts);
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (sb.buf[sb.len - 1] != '\n')
+		strbuf_addch(&sb, '\n');
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		ssize_t w = write(fd, sb.buf, sb.len);
+		(void)w;
+		close(fd);
+	}
+	strbuf_release(&sb);
+}
+
+/* How many times each "fail:N" fault has fired in this process. */
+#define FAULTS_MAX 64
+static struct {
+	char what[48];
+	unsigned fired;
+} faults[FAULTS_MAX];
+static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether a "fail:N" fault for what may fire once more (and count it). */
+static bool fault_fire(const char *what, unsigned limit)
+{
+	bool fire = false;
+	pthread_mutex_lock(&faults_lock);
+	size_t i = 0;
+	while (i < FAULTS_MAX && faults[i].what[0] && strcmp(faults[i].what, what))
+		i++;
+	if (i < FAULTS_MAX) {
+		if (!faults[i].what[0])
+			snprintf(faults[i].what, sizeof(faults[i].what), "%s", what);
+		if (faults[i].fired < limit) {
+			faults[i].fired++;
+			fire = true;
+		}
+	}
+	pthread_mutex_unlock(&faults_lock);
+	return fire;
+}
+
+int machine_fault(struct machine *m, const char *what, char *err)
+{
+	const char *spec = getenv("MACHINEFS_FAULTS");
+	size_t wl = strlen(what);
+	for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		if (strncmp(p, what, wl) || p[wl] != '=')
+			continue;
+		const char *act = p + wl + 1;
+		bool fire = false;
+		if (!strncmp(act, "fail:", 5))
+			fire = fault_fire(what, (unsigned)strtoul(act + 5, NULL, 10));
+		else if (!strncmp(act, "fail", 4))
+			fire = true;
+		if (fire) {
+			machine_log(m, "injected fault in '%s'", what);
+			return error_set(err, EIO, "injected fault in '%s'", what);
+		}
+		if (!strncmp(act, "sleep:", 6)) {
+			machine_log(m, "injected delay of %ds in '%s'", atoi(act + 6), what);
+			for (int i = atoi(act + 6) * 10; i > 0 && !m->cancel; i--)
+				nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			if (m->cancel)
+				return error_set(err, EINTR, "'%s' was cancelled", what);
+		}
+	}
+	return 0;
+}
+
+typedef int (*drv_fn)(struct driver_ctx *);
+
+/* The lifecycle methods, by the name logs, errors and faults use. */
+static drv_fn lifecycle_method(const struct machine_driver *d, const char *what)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} methods[] = {
+		{ "configure", offsetof(struct machine_driver, configure) },
+		{ "precreate_check", offsetof(struct machine_driver, precreate_check) },
+		{ "create", offsetof(struct machine_driver, create) },
+		{ "remove", offsetof(struct machine_driver, remove) },
+		{ "start", offsetof(struct machine_driver, start) },
+		{ "stop", offsetof(struct machine_driver, stop) },
+		{ "restart", offsetof(struct machine_driver, restart) },
+		{ "kill", offsetof(struct machine_driver, kill) },
+	};
+	for (size_t i = 0; d && i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(methods[i].name, what))
+			continue;
+		drv_fn fn;
+		memcpy(&fn, (const char *)d + methods[i].off, sizeof(fn));
+		return fn;
+	}
+	return NULL;
+}
+
+bool machine_drv_has(const struct machine *m, const char *what)
+{
+	return lifecycle_method(m->driver, what) != NULL;
+}
+
+/* The common checks: a driver, the method, the fault hook. */
+static int drv_enter(struct machine *m, struct driver_ctx *ctx, const char *what,
+		     bool present)
+{
+	ctx->err[0] = '\0';
+	if (!m->driver)
+		return error_set(ctx->err, ENOTSUP, *m->driver_name
+					 ? "driver '%s' is not compiled into machinefs"
+					 : "machine '%s' has no driver",
+				 *m->driver_name ? m->driver_name : m->name);
+	if (!present)
+		return error_set(ctx->err, ENOTSUP, "driver '%s' does not support '%s'",
+				 m->driver->name, what);
+	return machine_fault(m, what, ctx->err);
+}
+
+static int drv_leave(struct machine *m, struct driver_ctx *ctx, const char *what,
+		     int rc)
+{
+	if (rc && !ctx->err[0])
+		error_set(ctx->err, rc, "driver '%s': '%s' failed", m->driver->name, what);
+	if (rc)
+		machine_log(m, "driver %s: %s failed: %s", m->driver->name, what, ctx->err);
+	return rc;
+}
+
+int machine_drv_call(struct machine *m, struct driver_ctx *ctx, const char *what)
+{
+	drv_fn fn = lifecycle_method(m->driver, what);
+	int rc = drv_enter(m, ctx, what, fn != NULL);
+	if (rc)
+		return drv_leave(m, ctx, what, rc);
+	machine_log(m, "driver %s: %s", m->driver->name, what);
+	return drv_leave(m, ctx, what, fn(ctx));
+}
+
+int machine_drv_state(struct machine *m, struct driver_ctx *ctx,
+		      enum machine_state *out)
+{
+	*out = MS_NONE;
+	int rc = drv_enter(m, ctx, "state", m->driver && m->driver->state);
+	if (!rc)
+		rc = m->driver->state(ctx, out);
+	return rc && m->driver ? drv_leave(m, ctx, "state", rc) : rc;
+}
+
+int machine_drv_url(struct machine *m, struct driver_ctx *ctx, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	int rc = drv_enter(m, ctx, "url", m->driver && m->driver->url);
+	if (!rc)
+		rc = m->driver->url(ctx, buf, len);
+	if (rc)
+		buf[0] = '\0';
+	return rc && m->driver && m->driver->url ? drv_leave(m, ctx, "url", rc) : rc;
+}
+
+int machine_drv_engine_listen_port(struct machine *m, struct driver_ctx *ctx)
+{
+	if (!m->driver || !m->driver->engine_listen_port)
+		return 0;
+	if (drv_enter(m, ctx, "engine_listen_port", true))
+		return 0;
+	return m->driver->engine_listen_port(ctx);
+}
+
+void machine_drv_ssh_host(struct machine *m, struct driver_ctx *ctx, char *buf,
+			  size_t len)
+{
+	const char *h = NULL;
+	if (m->driver && m->driver->ssh_host &&
+	    !drv_enter(m, ctx, "ssh_host", true))
+		h = m->driver->ssh_host(ctx);
+	snprintf(buf, len, "%s", h ? h : m->base.ip);
+}
+
+int machine_drv_load(struct machine *m, struct driver_ctx *ctx, const cJSON *d)
+{
+	if (!m->driver || !m->driver->load)
+		return 0;
+	int rc = drv_enter(m, ctx, "load", true);
+	if (!rc)
+		rc = m->driver->load(ctx, d);
+	return rc ? drv_leave(m, ctx, "load", rc) : 0;
+}
+
+int machine_drv_save(struct machine *m, struct driver_ctx *ctx, cJSON *d)
+{
+	if (!m->driver || !m->driver->save)
+		return 0;
+	int rc = drv_enter(m, ctx, "save", true);
+	if (!rc)
+		rc = m->driver->save(ctx, d);
+	return rc ? drv_leave(m, ctx, "save", rc) : 0;
+}
