@@ -128,6 +128,11 @@ struct machine_driver {
 	 * (Docker Machine's GetSSHHostname; VirtualBox: "127.0.0.1", the
 	 * NAT forward to base->ssh_port). From stored data only. */
 	const char *(*ssh_host)(struct driver_ctx *ctx);
+	/* Optional: the error for a command the driver lacks (cmd is a ctl
+	 * command: start, stop, ...), in the words Docker Machine's driver
+	 * uses ("hosts without a driver cannot be stopped"); NULL (or no
+	 * hook): "driver 'NAME' does not support 'CMD'". */
+	const char *(*unsupported)(const char *cmd);
 	/* config.json "Driver" keys after the BaseDriver ones. */
 	int (*load)(struct driver_ctx *ctx, const cJSON *driver_obj);
 	int (*save)(const struct driver_ctx *ctx, cJSON *driver_obj);

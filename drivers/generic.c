@@ -210,6 +210,20 @@ static int generic_url(struct driver_ctx *ctx, char *buf, size_t len)
 	return 0;
 }
 
+/* Docker Machine's generic driver: "generic driver does not support stop". */
+static const char *generic_unsupported(const char *cmd)
+{
+	static const char *const said[][2] = {
+		{ "start", "generic driver does not support start" },
+		{ "stop", "generic driver does not support stop" },
+		{ "kill", "generic driver does not support kill" },
+	};
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (!strcmp(cmd, said[i][0]))
+			return said[i][1];
+	return NULL;
+}
+
 static int generic_load(struct driver_ctx *ctx, const cJSON *obj)
 {
 	struct generic_priv *p = ctx->priv;
@@ -238,6 +252,7 @@ const struct machine_driver generic_driver = {
 	.restart = generic_restart,
 	.state = generic_state,
 	.url = generic_url,
+	.unsupported = generic_unsupported,
 	.load = generic_load,
 	.save = generic_save,
 };

@@ -60,6 +60,21 @@ static int none_url(struct driver_ctx *ctx, char *buf, size_t len)
 	return 0;
 }
 
+/* Docker Machine's none driver refuses every lifecycle command so. */
+static const char *none_unsupported(const char *cmd)
+{
+	static const char *const said[][2] = {
+		{ "start", "hosts without a driver cannot be started" },
+		{ "stop", "hosts without a driver cannot be stopped" },
+		{ "restart", "hosts without a driver cannot be restarted" },
+		{ "kill", "hosts without a driver cannot be killed" },
+	};
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (!strcmp(cmd, said[i][0]))
+			return said[i][1];
+	return NULL;
+}
+
 static int none_load(struct driver_ctx *ctx, const cJSON *obj)
 {
 	struct none_priv *p = ctx->priv;
@@ -84,6 +99,7 @@ const struct machine_driver none_driver = {
 	.remove = none_remove,
 	.state = none_state,
 	.url = none_url,
+	.unsupported = none_unsupported,
 	.load = none_load,
 	.save = none_save,
 };

@@ -137,18 +137,23 @@ static int copy_client_certs(struct machine *m, char *err)
 	return 0;
 }
 
+/* Docker Machine's BootstrapCertificates lines, for what was made. */
 static int bootstrap_certs(struct machine *m, char *err)
 {
 	char certdir[PATH_MAX + 16];
 	snprintf(certdir, sizeof(certdir), "%s/certs", m->root);
-	bool created = false;
+	unsigned made = 0;
 	int rc = machine_fault(m, "bootstrap-certs", err);
 	if (!rc)
-		rc = certs_bootstrap(certdir, certs_user_org(), &created, err);
-	if (!rc && created) {
+		rc = certs_bootstrap_detail(certdir, certs_user_org(), &made, err);
+	if (made & CERTS_CA_EXPIRED)
+		machine_log(m, "CA certificate is outdated and needs to be regenerated");
+	if (made & CERTS_MADE_CA)
 		machine_log(m, "Creating CA: %s/ca.pem", certdir);
+	if (made & CERTS_CLIENT_EXPIRED)
+		machine_log(m, "Client certificate is outdated and needs to be regenerated");
+	if (made & CERTS_MADE_CLIENT)
 		machine_log(m, "Creating client certificate: %s/cert.pem", certdir);
-	}
 	return rc;
 }
 
@@ -161,11 +166,12 @@ static int op_create(struct machine *m, char *err)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
-	rc = bootstrap_certs(m, err);
+	/* SetConfigFromFlags, then BootstrapCertificates (Docker Machine's
+	 * order: a create refused for its flags makes no CA). */
+	rc = driver_call(m, "configure", true, err);
 	if (rc)
 		return rc;
-	/* SetConfigFromFlags. */
-	rc = driver_call(m, "configure", true, err);
+	rc = bootstrap_certs(m, err);
 	if (rc)
 		return rc;
 	machine_log(m, "Running pre-create checks...");
@@ -459,6 +465,9 @@ static int begin_locked(struct machine *m, const struct ctl_cmd *c, char *err)
 	if (c->supports && !(m->driver->supports & c->supports)) {
 		if (c->supports == DRV_SSH)
 			return error_set(err, ENOTSUP, "driver '%s' does not support '%s': it has no SSH access", m->driver->name, c->name);
+		const char *said = m->driver->unsupported ? m->driver->unsupported(c->name) : NULL;
+		if (said)
+			return error_set(err, ENOTSUP, "%s", said);
 		return error_set(err, ENOTSUP, "driver '%s' does not support '%s'", m->driver->name, c->name);
 	}
 	m->busy = c->name;

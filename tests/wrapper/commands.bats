@@ -212,8 +212,8 @@ b=2" ]
 	[ "$status" -eq 1 ]
 	[[ $output == *'Stopping "n1"...'* ]]
 	[[ $output == *'Stopping "n2"...'* ]]
-	[ "$stderr" = "driver 'none' does not support 'stop'
-driver 'none' does not support 'stop'" ]
+	[ "$stderr" = "hosts without a driver cannot be stopped
+hosts without a driver cannot be stopped" ]
 	run --separate-stderr docker-machine start n1
 	[ "$status" -eq 1 ]
 	[ "$stderr" = 'Machine "n1" is already running.' ]
@@ -230,11 +230,13 @@ driver 'none' does not support 'stop'" ]
 	run --separate-stderr bash -c 'echo n | docker-machine rm r1'
 	[ "$status" -eq 0 ]
 	[ "$output" = "About to remove r1
+WARNING: This action will delete both local reference and remote instance.
 Are you sure? (y/n): " ]
-	[ "$stderr" = "WARNING: This action will delete both local reference and remote instance." ]
+	[ "$stderr" = "" ]
 	[ -d "$MNT/r1" ]
 	run --separate-stderr bash -c 'echo Yes | docker-machine rm r1'
 	[ "$output" = "About to remove r1
+WARNING: This action will delete both local reference and remote instance.
 Are you sure? (y/n): Successfully removed r1" ]
 	[ ! -e "$MNT/r1" ]
 	run docker-machine rm -f r2
@@ -250,8 +252,9 @@ Successfully removed r2" ]
 	[ "$stderr" = "Error: Expected to get one or more machine names as arguments" ]
 	run --separate-stderr docker-machine rm -y nope
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "WARNING: This action will delete both local reference and remote instance.
-Error removing host \"nope\": $NOTEXIST" ]
+	[ "$output" = "About to remove nope
+WARNING: This action will delete both local reference and remote instance." ]
+	[ "$stderr" = "Error removing host \"nope\": $NOTEXIST" ]
 }
 
 @test "regenerate-certs: the prompt" {
@@ -355,4 +358,96 @@ sm|* (swarm)|sm (master)" ]
 	[ "$(findmnt -rn -o TARGET -S "machinefs:$s" | wc -l)" -eq 1 ]
 	run docker-machine -s "$s" ls -q
 	[ "$status" -eq 0 ]
+}
+
+# Docker Machine 0.16's output for the same commands (reference
+# docker-machine.md §1 and §8, drivers/none, libmachine/host), byte for byte.
+
+@test "as Docker Machine: rm -y prints its WARNING on stdout" {
+	none_machine w1 tcp://127.0.0.1:2393
+	run --separate-stderr docker-machine rm -y w1
+	[ "$status" -eq 0 ]
+	[ "$output" = "About to remove w1
+WARNING: This action will delete both local reference and remote instance.
+Successfully removed w1" ]
+	[ "$stderr" = "" ]
+}
+
+@test "as Docker Machine: stop/start/restart/kill of a none machine" {
+	run --separate-stderr docker-machine stop n1
+	[ "$status" -eq 1 ]
+	[ "$output" = 'Stopping "n1"...' ]
+	[ "$stderr" = "hosts without a driver cannot be stopped" ]
+	run --separate-stderr docker-machine start n1
+	[ "$status" -eq 1 ]
+	[ "$output" = 'Starting "n1"...' ]
+	[ "$stderr" = 'Machine "n1" is already running.' ]
+	run --separate-stderr docker-machine restart n1
+	[ "$status" -eq 1 ]
+	[ "$output" = 'Restarting "n1"...' ]
+	[ "$stderr" = "hosts without a driver cannot be restarted" ]
+	run --separate-stderr docker-machine kill n1
+	[ "$status" -eq 1 ]
+	[ "$output" = 'Killing "n1"...' ]
+	[ "$stderr" = "hosts without a driver cannot be killed" ]
+	[ "$(cat "$MNT/n1/state")" = Running ]
+}
+
+@test "as Docker Machine: the first command mounts silently; -D says so" {
+	local s=$T/store5 mp
+	run --separate-stderr docker-machine -s "$s" ls -q
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
+	[ -n "$mp" ]
+	fusermount3 -u "$mp"
+	run --separate-stderr docker-machine -D -s "$s" ls -q
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"machinefs: mounted $s at "* ]]
+	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
+	fusermount3 -u "$mp"
+}
+
+@test "as Docker Machine: inspect's usage error, no extra blank line" {
+	docker-machine inspect n1 n2 >"$T/out" 2>"$T/err" && false
+	printf '%s\n' "Usage: docker-machine inspect [OPTIONS] [arg...]" "" \
+		"Inspect information about a machine" "" "Description:" \
+		"   Argument is a machine name." "" "Options:" "   " \
+		$'   --format, -f \tFormat the output using the given go template.' >"$T/want"
+	cmp "$T/want" "$T/out"
+	[ "$(cat "$T/err")" = "Error: Expected one machine name as an argument" ]
+	docker-machine status -h >"$T/out"
+	printf '%s\n' "Usage: docker-machine status [arg...]" "" "Get the status of a machine" "" \
+		"Description:" "   Argument is a machine name." >"$T/want"
+	cmp "$T/want" "$T/out"
+}
+
+@test "as Docker Machine: Creating CA only when the CA is made" {
+	local s=$T/store6 mp
+	run --separate-stderr docker-machine -s "$s" create -d none --url tcp://127.0.0.1:2394 ca1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Creating CA: $s/certs/ca.pem" ]
+	[ "${lines[1]}" = "Creating client certificate: $s/certs/cert.pem" ]
+	rm "$s/certs/cert.pem" "$s/certs/key.pem"
+	run --separate-stderr docker-machine -s "$s" create -d none --url tcp://127.0.0.1:2395 ca2
+	[ "$status" -eq 0 ]
+	[ "$output" = "Creating client certificate: $s/certs/cert.pem
+Running pre-create checks...
+Creating machine...
+To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: docker-machine env ca2" ]
+	run --separate-stderr docker-machine -s "$s" create -d none --url tcp://127.0.0.1:2396 ca3
+	[ "${lines[0]}" = "Running pre-create checks..." ]
+	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
+	fusermount3 -u "$mp"
+}
+
+@test "as Docker Machine: a create refused for its flags makes no CA" {
+	local s=$T/store7 mp
+	run --separate-stderr docker-machine -s "$s" create -d none nourl
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[ ! -e "$s/certs/ca.pem" ]
+	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
+	fusermount3 -u "$mp"
 }
