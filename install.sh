@@ -11,7 +11,7 @@ SUDO=
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config
-	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev
+	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev libxml2-dev
 	# tests: test hosts (namespaces with sshd and the Docker engine)
 	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables passwd
 	openssl procps psmisc util-linux python3 inotify-tools

@@ -25,12 +25,12 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* The one curl-to-errno mapping. os_errno is curl's CURLINFO_OS_ERRNO:
+/* The one curl-to-errno mapping (also the cloud drivers' http.c). os_errno is curl's CURLINFO_OS_ERRNO:
  * the system error of a failed connect or transfer, 0 when the failure
  * was not the system's (a TLS alert, a timeout). */
-static int curl_errno(CURLcode rc, long os_errno)
+int curl_errno(int code, long os_errno)
 {
-	switch (rc) {
+	switch ((CURLcode)code) {
 	case CURLE_COULDNT_CONNECT:
 		return os_errno > 0 ? (int)os_errno : ECONNREFUSED;
 	case CURLE_OPERATION_TIMEDOUT:

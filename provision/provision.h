@@ -62,6 +62,10 @@ int provision_regenerate_certs(const struct provision_request *r, char *err);
 /* Newer engine through the install URL or the package manager. */
 int provision_upgrade(const struct provision_request *r, char *err);
 
+/* The one libcurl-to-errno mapping: code is a CURLcode, os_errno curl's
+ * CURLINFO_OS_ERRNO (0: none). */
+int curl_errno(int code, long os_errno);
+
 /* Engine readiness: an HTTPS GET /version with the client certificate.
  * On success *version (may be NULL, len bytes) gets the engine version. */
 int engine_check_tls(const char *host, int port, const char *ca_cert,
