@@ -15,6 +15,8 @@ PACKAGES=(
 	# tests: test hosts (namespaces with sshd and the Docker engine)
 	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables passwd
 	openssl procps psmisc util-linux python3 inotify-tools
+	# tests: env.fish and env.tcsh sourced by the real shells
+	fish tcsh
 	# tests: the guest image and QEMU
 	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
 	# the docker-machine wrapper and its tests

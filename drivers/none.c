@@ -29,6 +29,9 @@ static int none_configure(struct driver_ctx *ctx)
 	/* Docker Machine parses it with url.Parse and keeps u.Host. */
 	char host[256];
 	int port;
+	int rc = url_check(url, ctx->err);
+	if (rc)
+		return rc;
 	if (strlen(url) >= sizeof(p->url) ||
 	    url_split(url, host, sizeof(host), &port, ctx->base->ip, sizeof(ctx->base->ip)))
 		return error_set(ctx->err, EINVAL,
@@ -56,6 +59,9 @@ static int none_state(struct driver_ctx *ctx, enum machine_state *out)
 static int none_url(struct driver_ctx *ctx, char *buf, size_t len)
 {
 	const struct none_priv *p = ctx->priv;
+	/* A record from a store may hold anything: an invalid url is none. */
+	if (url_check(p->url, NULL))
+		return -EINVAL;
 	snprintf(buf, len, "%s", p->url);
 	return 0;
 }

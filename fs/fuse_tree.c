@@ -634,7 +634,10 @@ static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 		memcpy(of->content.buf + off, buf, size);
 		of->content.buf[of->content.len] = '\0';
 		of->dirty = true;
-		return (int)size;
+		/* A bad byte fails this write, not the close. */
+		int bad = machine_option_check_value(of->n.m, of->n.leaf, of->content.buf,
+						     of->content.len, err);
+		return bad ? bad : (int)size;
 	}
 	/* One write is one command; its error comes back on this write. */
 	if (memchr(buf, '\0', size))

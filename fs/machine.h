@@ -79,6 +79,11 @@ int machine_option_set(struct machine *m, const char *name, const char *value,
 bool option_scratch_name(const char *name);
 /* The raw value (secrets unmasked) of an option or scratch file. */
 bool machine_option_raw(struct machine *m, const char *name, struct strbuf *sb);
+/* Whether len bytes written to options/name are a value it can take:
+ * -EINVAL (and the reason in m->error) for a NUL byte or a control
+ * character (lists: but newlines). Unknown and scratch names: 0. */
+int machine_option_check_value(struct machine *m, const char *name,
+			       const char *value, size_t len, char *err);
 /* Whether name may be written now (0 or -errno). */
 int machine_option_check(struct machine *m, const char *name, char *err);
 int machine_option_del(struct machine *m, const char *name, char *err);

@@ -46,13 +46,73 @@ int machine_option_check(struct machine *m, const char *name, char *err)
 	return rc;
 }
 
+/* A value reaches shells, unit files and argv: no control character
+ * (a list's values are separated by newlines, nothing else). */
+static int check_chars(const struct driver_option *o, const char *v, char *err)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '\n' && o->type == OPT_LIST)
+			continue;
+		if (*p < 0x20 || *p == 0x7f)
+			return error_set(err, EINVAL,
+					 "option '%s' holds a control character (0x%02x): %s",
+					 o->name, *p,
+					 o->type == OPT_LIST ? "want one value a line"
+							     : "want one line");
+	}
+	return 0;
+}
+
+/* The text as kept: minus trailing blanks; lists one value a line. */
+static void normalize(const struct driver_option *o, const char *value,
+		      struct strbuf *v)
+{
+	if (o->type == OPT_LIST) {
+		struct strlist l = STRLIST_INIT;
+		strlist_split_lines(&l, value);
+		for (size_t i = 0; i < l.n; i++) {
+			if (i)
+				strbuf_addch(v, '\n');
+			strbuf_addstr(v, l.v[i]);
+		}
+		strlist_clear(&l);
+	} else {
+		strbuf_addstr(v, value);
+		strbuf_rtrim(v);
+	}
+}
+
+int machine_option_check_value(struct machine *m, const char *name,
+			       const char *value, size_t len, char *err)
+{
+	const struct driver_option *o = option_lookup(name);
+	struct strbuf v = STRBUF_INIT;
+	int rc;
+
+	if (!o || option_scratch_name(name))
+		return 0;
+	if (memchr(value, '\0', len))
+		rc = error_set(err, EINVAL, "option '%s' holds a NUL byte", name);
+	else {
+		normalize(o, value, &v);
+		rc = check_chars(o, strbuf_str(&v), err);
+	}
+	strbuf_release(&v);
+	if (rc) {
+		pthread_mutex_lock(&m->lock);
+		if (!m->removed)
+			snprintf(m->error, sizeof(m->error), "%s", err);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return rc;
+}
+
 int machine_option_set(struct machine *m, const char *name, const char *value,
 		       char *err)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = check_writable_locked(m, name, err);
 	if (!rc) {
-		/* Keep the text minus trailing blanks; lists keep one value a line. */
 		struct strbuf v = STRBUF_INIT;
 		const struct driver_option *o = option_lookup(name);
 		if (!o) {
@@ -60,22 +120,13 @@ int machine_option_set(struct machine *m, const char *name, const char *value,
 			pthread_mutex_unlock(&m->lock);
 			return 0;
 		}
-		if (o->type == OPT_LIST) {
-			struct strlist l = STRLIST_INIT;
-			strlist_split_lines(&l, value);
-			for (size_t i = 0; i < l.n; i++) {
-				if (i)
-					strbuf_addch(&v, '\n');
-				strbuf_addstr(&v, l.v[i]);
-			}
-			strlist_clear(&l);
-		} else {
-			strbuf_addstr(&v, value);
-			strbuf_rtrim(&v);
+		normalize(o, value, &v);
+		rc = check_chars(o, strbuf_str(&v), err);
+		if (!rc) {
+			option_set_put(&m->opts, name, strbuf_str(&v));
+			rc = record_save(m, err);
 		}
-		option_set_put(&m->opts, name, strbuf_str(&v));
 		strbuf_release(&v);
-		rc = record_save(m, err);
 	}
 	if (rc && rc != -EBUSY && !m->removed)
 		snprintf(m->error, sizeof(m->error), "%s", err);

@@ -1,6 +1,7 @@
 /* Generated file contents, in Docker Machine's exact strings. */
 #include "fs/render.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -58,30 +59,156 @@ void render_url(struct machine *m, struct strbuf *sb)
 		strbuf_addf(sb, "%s\n", url);
 }
 
-struct shell_fmt {
-	const char *prefix, *delim, *suffix;
-};
+/* Values go into text that a shell runs: each shell's quoting, so that a
+ * machine name, a store path or a url is data and never code. Plain
+ * values come out as Docker Machine prints them. */
 
-static const struct shell_fmt shells[] = {
-	[SHELL_POSIX] = { "export ", "=\"", "\"\n" },
-	[SHELL_FISH] = { "set -gx ", " \"", "\";\n" },
-	[SHELL_TCSH] = { "setenv ", " \"", "\";\n" },
-	[SHELL_POWERSHELL] = { "$Env:", " = \"", "\"\n" },
-	[SHELL_CMD] = { "SET ", "=", "\n" },
-	[SHELL_EMACS] = { "(setenv \"", "\" \"", "\")\n" },
-};
-
-void render_env_lines(enum env_shell shell, const char *host,
-		      const char *cert_path, const char *name,
-		      struct strbuf *sb)
+/* POSIX sh, bash, fish: inside "...", \ " $ ` escaped by a backslash
+ * (fish: \ " $). */
+static void quote_backslash(struct strbuf *sb, const char *v, const char *special)
 {
-	const struct shell_fmt *f = &shells[shell];
+	strbuf_addch(sb, '"');
+	for (; *v; v++) {
+		if (strchr(special, *v))
+			strbuf_addch(sb, '\\');
+		strbuf_addch(sb, *v);
+	}
+	strbuf_addch(sb, '"');
+}
+
+/* tcsh: "..." expands $ and ` and a backslash does not help there, so a
+ * value with any of them goes in '...', with ' as '\'' and ! (history)
+ * as \!. */
+static void quote_tcsh(struct strbuf *sb, const char *v)
+{
+	if (!v[strcspn(v, "$`\"'!\\")]) {
+		strbuf_addf(sb, "\"%s\"", v);
+		return;
+	}
+	strbuf_addch(sb, '\'');
+	for (; *v; v++) {
+		if (*v == '\'')
+			strbuf_addstr(sb, "'\\''");
+		else if (*v == '!')
+			strbuf_addstr(sb, "\\!");
+		else
+			strbuf_addch(sb, *v);
+	}
+	strbuf_addch(sb, '\'');
+}
+
+/* PowerShell: "..." expands $ and ` is its escape; '...' expands nothing
+ * and ' is written ''. PowerShell also takes the typographic single
+ * quotes U+2018..U+201B for ', and the double ones U+201C..U+201E for ". */
+static void quote_powershell(struct strbuf *sb, const char *v)
+{
+	int plain = 1;
+
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p >= 0x80 || strchr("$`\"'", *p))
+			plain = 0;
+	if (plain) {
+		strbuf_addf(sb, "\"%s\"", v);
+		return;
+	}
+	strbuf_addch(sb, '\'');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x98 && p[2] <= 0x9b) {
+			strbuf_add(sb, p, 3); /* a typographic ', doubled */
+			strbuf_add(sb, p, 3);
+			p += 2;
+			continue;
+		}
+		if (*p == '\'')
+			strbuf_addch(sb, '\'');
+		strbuf_addch(sb, (char)*p);
+	}
+	strbuf_addch(sb, '\'');
+}
+
+/* emacs lisp: a string with \ and " escaped. */
+static void quote_elisp(struct strbuf *sb, const char *v)
+{
+	quote_backslash(sb, v, "\\\"");
+}
+
+/* cmd.exe: SET KEY=VALUE with nothing quoted; & | < > ( ) ^ are escaped
+ * with ^. % and ! (variable expansion) and " cannot be escaped the same
+ * way in a batch file, a FOR loop and a prompt: refused. */
+static int cmd_safe(const char *v)
+{
+	return !v[strcspn(v, "%!\"")];
+}
+
+static void quote_cmd(struct strbuf *sb, const char *v)
+{
+	for (; *v; v++) {
+		if (strchr("&|<>()^", *v))
+			strbuf_addch(sb, '^');
+		strbuf_addch(sb, *v);
+	}
+}
+
+static int has_control(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+int render_env_lines(enum env_shell shell, const char *host,
+		     const char *cert_path, const char *name,
+		     struct strbuf *sb)
+{
 	const char *keys[] = { "DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH",
 			       "DOCKER_MACHINE_NAME" };
 	const char *vals[] = { "1", host, cert_path, name };
+
 	for (int i = 0; i < 4; i++)
-		strbuf_addf(sb, "%s%s%s%s%s", f->prefix, keys[i], f->delim, vals[i], f->suffix);
+		if (has_control(vals[i]) || (shell == SHELL_CMD && !cmd_safe(vals[i])))
+			return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		switch (shell) {
+		case SHELL_POSIX:
+			strbuf_addf(sb, "export %s=", keys[i]);
+			quote_backslash(sb, vals[i], "\\\"$`");
+			strbuf_addch(sb, '\n');
+			break;
+		case SHELL_FISH:
+			strbuf_addf(sb, "set -gx %s ", keys[i]);
+			quote_backslash(sb, vals[i], "\\\"$");
+			strbuf_addstr(sb, ";\n");
+			break;
+		case SHELL_TCSH:
+			strbuf_addf(sb, "setenv %s ", keys[i]);
+			quote_tcsh(sb, vals[i]);
+			strbuf_addstr(sb, ";\n");
+			break;
+		case SHELL_POWERSHELL:
+			strbuf_addf(sb, "$Env:%s = ", keys[i]);
+			quote_powershell(sb, vals[i]);
+			strbuf_addch(sb, '\n');
+			break;
+		case SHELL_CMD:
+			strbuf_addf(sb, "SET %s=", keys[i]);
+			quote_cmd(sb, vals[i]);
+			strbuf_addch(sb, '\n');
+			break;
+		case SHELL_EMACS:
+			strbuf_addf(sb, "(setenv \"%s\" ", keys[i]);
+			quote_elisp(sb, vals[i]);
+			strbuf_addstr(sb, ")\n");
+			break;
+		}
+	}
+	return 0;
 }
+
+static const char *const shell_names[] = {
+	[SHELL_POSIX] = "sh", [SHELL_FISH] = "fish", [SHELL_TCSH] = "tcsh",
+	[SHELL_POWERSHELL] = "powershell", [SHELL_CMD] = "cmd", [SHELL_EMACS] = "emacs",
+};
 
 void render_env(struct machine *m, enum env_shell shell, struct strbuf *sb)
 {
@@ -89,8 +216,9 @@ void render_env(struct machine *m, enum env_shell shell, struct strbuf *sb)
 	pthread_mutex_lock(&m->lock);
 	url_locked(m, url, sizeof(url));
 	pthread_mutex_unlock(&m->lock);
-	if (*url)
-		render_env_lines(shell, url, m->dir, m->name, sb);
+	if (*url && render_env_lines(shell, url, m->dir, m->name, sb))
+		machine_log(m, "env: a value holds characters the %s shell cannot take safely: left empty",
+			    shell_names[shell]);
 }
 
 /* Go's %q for the plain paths we have: quotes and backslashes escaped. */

@@ -23,8 +23,11 @@ void render_ssh(struct machine *m, const char *what, struct strbuf *sb);
 /* .drivers/NAME/options */
 void render_driver_options(const struct machine_driver *d, struct strbuf *sb);
 
-/* The env lines for given values, as `docker-machine env` prints them. */
-void render_env_lines(enum env_shell shell, const char *host,
+/* The env lines for given values, as `docker-machine env` prints them,
+ * each value quoted for the shell so that it is never code. -EINVAL
+ * (nothing added) when a value holds a control character, or for cmd a
+ * character it cannot escape (% ! "). */
+int render_env_lines(enum env_shell shell, const char *host,
 		      const char *cert_path, const char *name,
 		      struct strbuf *sb);
 

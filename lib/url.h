@@ -11,4 +11,11 @@
 int url_split(const char *url, char *host, size_t hlen, int *port,
 	      char *hostport, size_t hplen);
 
+/* An engine URL a user gave (the none driver's options/url): exactly
+ * tcp://HOST:PORT, HOST a hostname (letters, digits, '-' and '.', labels
+ * of 1-63 characters, 253 in all), an IPv4 address or an [IPv6] address,
+ * PORT 1-65535 in decimal, nothing after it. 0, or -EINVAL with a
+ * message naming the url in err (ERR_MAX bytes, may be NULL). */
+int url_check(const char *url, char *err);
+
 #endif

@@ -96,28 +96,36 @@ int engine_write_config(struct remote *rm, const struct host_facts *f,
 
 	switch (f->init) {
 	case INIT_SYSTEMD:
-		engine_render_systemd(c, &text);
+		ret = engine_render_systemd(c, &text, err);
 		path = ENGINE_SYSTEMD_DROPIN;
 		break;
 	case INIT_SYSVINIT:
-		engine_render_defaults(c, &text);
+		/* The script with the arguments first, then the file that
+		 * points the init script at it. */
+		ret = engine_render_sysv_exec(c, &text, err);
+		if (!ret)
+			ret = remote_write(rm, ENGINE_SYSV_EXEC, text.buf, text.len, 0755, err);
+		strbuf_reset(&text);
+		if (!ret)
+			ret = engine_render_defaults(c, &text, err);
 		path = ENGINE_SYSV_DEFAULTS;
 		break;
 	case INIT_OPENRC:
-		engine_render_defaults(c, &text);
+		ret = engine_render_openrc(c, &text, err);
 		path = ENGINE_OPENRC_CONF;
 		break;
 	case INIT_BOOT2DOCKER:
-		engine_render_b2d_profile(c, &text);
+		ret = engine_render_b2d_profile(c, &text, err);
 		path = ENGINE_B2D_PROFILE;
 		break;
 	default:
-		engine_render_supervisor(c, &text);
+		ret = engine_render_supervisor(c, &text, err);
 		path = ENGINE_SUPERVISOR;
 		mode = 0755;
 		break;
 	}
-	ret = remote_write(rm, path, text.buf, text.len, mode, err);
+	if (!ret)
+		ret = remote_write(rm, path, text.buf, text.len, mode, err);
 	strbuf_release(&text);
 	return ret;
 }

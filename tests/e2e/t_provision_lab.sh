@@ -88,7 +88,8 @@ step "A: provision installs from the URL, sysvinit config"
 run web-a "$IPA" root provision LAB_INSTALL_URL="$URL" LAB_LABELS="env=test,team=blue" \
 	LAB_INSECURE="10.213.99.1:5000" LAB_TLS_SAN="web-a.example"
 "$LAB" exec "$NA" test -f /root/installed-by-url || fail "install URL did not run"
-"$LAB" exec "$NA" grep -q -- "--label provider=generic" /etc/default/docker || fail "no /etc/default/docker"
+"$LAB" exec "$NA" grep -q "^DOCKERD='/etc/docker/machinefs-dockerd-exec.sh'$" /etc/default/docker || fail "no /etc/default/docker"
+"$LAB" exec "$NA" grep -q -- "'--label' 'provider=generic'" /etc/docker/machinefs-dockerd-exec.sh || fail "no dockerd exec script"
 info=$(dk "$IPA" info --format '{{.Name}}|{{json .Labels}}|{{json .RegistryConfig.IndexConfigs}}')
 echo "$info"
 [ "${info%%|*}" = web-a ] || fail "docker info Name is not web-a: $info"

@@ -36,7 +36,7 @@ static void test_plain_systemd(void)
 	struct engine_config c = { "/usr/sbin/dockerd", 2376, "generic", "overlay2", &eo, NULL };
 	struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT;
 
-	engine_render_systemd(&c, &sb);
+	engine_render_systemd(&c, &sb, NULL);
 	strbuf_addf(&want, "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd %s "
 		    "--label provider=generic\n", base_args);
 	CHECK_STR(sb.buf, want.buf);
@@ -67,7 +67,7 @@ static void test_full_systemd(void)
 
 	fill(&eo);
 	strlist_add(&extra, "DOCKER_RAMDISK=true");
-	engine_render_systemd(&c, &sb);
+	engine_render_systemd(&c, &sb, NULL);
 	CHECK_STR(sb.buf,
 		  "[Service]\n"
 		  "ExecStart=\n"
@@ -106,7 +106,7 @@ static void test_systemd_verify(void)
 	fill(&eo);
 	strlist_add(&eo.labels, "odd=$HOME 'q' \\back");
 	strbuf_addstr(&sb, "[Unit]\nDescription=machinefs drop-in check\n");
-	engine_render_systemd(&c, &sb);
+	engine_render_systemd(&c, &sb, NULL);
 	snprintf(unit, sizeof(unit), "%s/mfs-dropin-check.service", test_tmpdir());
 	CHECK(write_file_atomic(unit, sb.buf, sb.len, 0644, NULL) == 0);
 	snprintf(cmd, sizeof(cmd), "systemd-analyze verify --man=no '%s'", unit);
@@ -143,14 +143,21 @@ static void test_args_and_defaults(void)
 			  "--data-root /data/docker --ipv6 --selinux-enabled");
 	strbuf_reset(&sb);
 	c.storage_driver = "overlay2";
-	engine_render_defaults(&c, &sb);
-	CHECK_STR(sb.buf, "# written by machinefs\n"
-			  "DOCKERD='/usr/sbin/dockerd'\n"
-			  "DOCKER_OPTS='-H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock "
-			  "--storage-driver overlay2 --tlsverify --tlscacert /etc/docker/ca.pem "
-			  "--tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem "
-			  "--label provider=virtualbox --data-root /data/docker --ipv6 --selinux-enabled'\n"
+	engine_render_defaults(&c, &sb, NULL);
+	CHECK_STR(sb.buf, "# written by machinefs: dockerd's arguments are in "
+			  "/etc/docker/machinefs-dockerd-exec.sh\n"
+			  "DOCKERD='/etc/docker/machinefs-dockerd-exec.sh'\n"
+			  "DOCKER_OPTS=\n"
 			  "export 'A=it'\\''s'\n");
+	strbuf_reset(&sb);
+	engine_render_sysv_exec(&c, &sb, NULL);
+	CHECK_STR(sb.buf, "#!/bin/sh\n"
+			  "# written by machinefs: dockerd with its arguments, one word each\n"
+			  "exec '/usr/sbin/dockerd' '-H' 'tcp://0.0.0.0:2376' '-H' "
+			  "'unix:///var/run/docker.sock' '--storage-driver' 'overlay2' '--tlsverify' "
+			  "'--tlscacert' '/etc/docker/ca.pem' '--tlscert' '/etc/docker/server.pem' "
+			  "'--tlskey' '/etc/docker/server-key.pem' '--label' 'provider=virtualbox' "
+			  "'--data-root' '/data/docker' '--ipv6' '--selinux-enabled' \"$@\"\n");
 	strbuf_reset(&sb);
 	sh_quote(&sb, "");
 	sh_quote(&sb, "a'b");
@@ -167,7 +174,7 @@ static void test_supervisor_text(void)
 	struct strbuf sb = STRBUF_INIT;
 
 	strlist_add(&eo.env, "K=V");
-	engine_render_supervisor(&c, &sb);
+	engine_render_supervisor(&c, &sb, NULL);
 	CHECK(!strncmp(sb.buf, "#!/bin/sh\n", 10));
 	CHECK(strstr(sb.buf, "\nexport 'K=V'\n") != NULL);
 	CHECK(strstr(sb.buf, "echo $$ > /var/run/machinefs-dockerd.pid\n") != NULL);
@@ -190,7 +197,7 @@ static void test_b2d_profile(void)
 	strlist_add(&eo.insecure_registry, "10.0.0.1:5000");
 	strlist_add(&eo.arbitrary_flags, "debug");
 	strlist_add(&eo.env, "HTTP_PROXY=http://p:3128");
-	engine_render_b2d_profile(&c, &sb);
+	engine_render_b2d_profile(&c, &sb, NULL);
 	CHECK_STR(sb.buf, "EXTRA_ARGS='\n"
 			  "--label env=it'\\''s\n"
 			  "--label provider=qemu\n"
@@ -199,7 +206,7 @@ static void test_b2d_profile(void)
 			  "'\n"
 			  "CACERT=/var/lib/boot2docker/ca.pem\n"
 			  "DOCKER_HOST='-H tcp://0.0.0.0:2376'\n"
-			  "DOCKER_STORAGE=overlay2\n"
+			  "DOCKER_STORAGE='overlay2'\n"
 			  "DOCKER_TLS=auto\n"
 			  "SERVERKEY=/var/lib/boot2docker/server-key.pem\n"
 			  "SERVERCERT=/var/lib/boot2docker/server.pem\n"
@@ -280,7 +287,7 @@ static void test_supervisor_runs(void)
 	strlist_add(&eo.labels, "note=it's a \"test\" $HOME");
 	strlist_add(&eo.env, "GREETING=hello world");
 	struct engine_config c = { fake, 2376, "generic", "overlay2", &eo, NULL };
-	engine_render_supervisor(&c, &sb);
+	engine_render_supervisor(&c, &sb, NULL);
 	replace_all(&sb, ENGINE_SUPERVISOR_PID, pidfile);
 	CHECK(write_file_atomic(script, sb.buf, sb.len, 0755, NULL) == 0);
 
