@@ -15,6 +15,7 @@
 
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
+#include "fs/reporting.h"
 
 #ifndef MACHINEFS_VERSION
 #define MACHINEFS_VERSION "0.0.0"
@@ -27,12 +28,18 @@ struct options {
 	int refresh;
 	int show_help;
 	int show_version;
+	int contexts;
+	char *bugsnag_key;
+	char *bugsnag_endpoint;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
 	OPT("store=%s", store),
 	OPT("refresh=%d", refresh),
+	OPT("contexts", contexts),
+	OPT("bugsnag-api-token=%s", bugsnag_key),
+	OPT("bugsnag-endpoint=%s", bugsnag_endpoint),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -65,7 +72,13 @@ static void usage(const char *prog)
 	       "                           else ~/.docker/machine)\n\n"
 	       "machinefs options:\n"
 	       "    -o store=DIR           the machine store (same as STORE)\n"
-	       "    -o refresh=SECS        seconds between background state checks (10)\n\n"
+	       "    -o refresh=SECS        seconds between background state checks (10)\n"
+	       "    -o contexts            keep a Docker context per machine (off)\n"
+	       "    -o bugsnag-api-token=KEY  send crash reports of failed creates and\n"
+	       "                           upgrades (default $MACHINE_BUGSNAG_API_TOKEN;\n"
+	       "                           none: reports stay in STORE/reports)\n"
+	       "    -o bugsnag-endpoint=URL   where they go (default $MACHINE_BUGSNAG_ENDPOINT,\n"
+	       "                           else https://notify.bugsnag.com/)\n\n"
 	       "FUSE options:\n",
 	       prog);
 }
@@ -111,6 +124,10 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	const char *key = o.bugsnag_key ? o.bugsnag_key : getenv("MACHINE_BUGSNAG_API_TOKEN");
+	const char *endpoint = o.bugsnag_endpoint ? o.bugsnag_endpoint : getenv("MACHINE_BUGSNAG_ENDPOINT");
+	reporting_configure(o.contexts, NULL, key, endpoint);
+	reporting_sync_all(s);
 	/* Name the mount after its store so tools (the docker-machine wrapper)
 	 * find it: "machinefs:STORE" in /proc/self/mountinfo. */
 	bool named = false;
@@ -124,10 +141,13 @@ int main(int argc, char *argv[])
 		fuse_opt_add_arg(&args, opt);
 	}
 	rc = fuse_tree_main(&args, s, o.refresh);
+	reporting_release();
 	store_close(s);
 out:
 	fuse_opt_free_args(&args);
 	free(o.store);
+	free(o.bugsnag_key);
+	free(o.bugsnag_endpoint);
 	for (int i = 0; i < o.n_nonopt; i++)
 		free(o.nonopt[i]);
 	return rc;

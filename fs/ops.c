@@ -14,6 +14,7 @@
 
 #include "fs/config.h"
 #include "fs/ops.h"
+#include "fs/reporting.h"
 #include "fs/provisioning.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
@@ -520,11 +521,13 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 		return rc;
 	}
 	pthread_mutex_unlock(&m->lock);
+	off_t mark = reporting_log_mark(m);
 	machine_log(m, "command '%s'", c->name);
 	rc = c->fn(m, err);
 	machine_log(m, "command '%s' %s%s%s", c->name, rc ? "failed: " : "done",
 		    rc ? err : "", "");
 	finish(m, c, rc, err);
+	reporting_command_done(m, c->name, rc, err, mark);
 	return rc;
 }
 
@@ -614,12 +617,14 @@ void machine_refresh_state(struct machine *m)
 	if (!rc && st == MS_RUNNING && machine_drv_url(m, &c.ctx, url, sizeof(url)) == 0)
 		check_engine(m, url, version, sizeof(version), NULL);
 	call_end(&c);
+	bool changed_any = false;
 	pthread_mutex_lock(&m->lock);
 	if (m->gen == gen && !m->busy) {
 		m->refreshed = time(NULL);
 		if (rc)
 			st = MS_ERROR;
 		bool changed = st != m->state || strcmp(version, m->docker_version);
+		changed_any = changed;
 		if (st != m->state)
 			machine_log(m, "state %s -> %s%s%s", machine_state_name(m->state),
 				    machine_state_name(st), rc ? ": " : "", rc ? c.ctx.err : "");
@@ -631,4 +636,6 @@ void machine_refresh_state(struct machine *m)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (changed_any)
+		reporting_machine_changed(m);
 }
