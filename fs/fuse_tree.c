@@ -12,6 +12,7 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 
+#include "fs/engine.h"
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
 #include "fs/render.h"
@@ -68,6 +69,7 @@ static struct file_def {
 	{ "config", 0444, render_config, NULL },
 	{ "config.json", 0400, render_config_json, NULL },
 	{ "docker-version", 0444, render_docker_version, NULL },
+	{ "engine", 0644, render_engine, machine_engine_write },
 	{ "log", 0444, render_log, NULL },
 	{ "error", 0444, render_error, NULL },
 };
@@ -467,7 +469,8 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		pthread_mutex_lock(&of->n.m->lock);
 		bool busy = of->n.m->busy != NULL;
 		pthread_mutex_unlock(&of->n.m->lock);
-		if (busy)
+		/* A probe of the engine runs beside a command. */
+		if (busy && of->n.file->write != machine_engine_write)
 			return -EBUSY;
 	} else if (node_is_log(&of->n)) {
 		/* `tail -f log` follows it while a command runs. */

@@ -48,6 +48,7 @@ static void machine_free(struct machine *m)
 	free(m->priv);
 	option_set_clear(&m->opts);
 	option_set_clear(&m->scratch);
+	free(m->engine); /* plain data (fs/engine.c) */
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

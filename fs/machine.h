@@ -49,6 +49,7 @@ struct machine {
 	bool host_made;              /* the driver's create finished (provisioning may not have) */
 	unsigned gen;                /* bumped by every command */
 	char docker_version[64];
+	struct engine_seen *engine;  /* last engine probe (fs/engine.c); NULL: none yet */
 	volatile int cancel;         /* set to stop the running command */
 };
 

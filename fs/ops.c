@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs/config.h"
+#include "fs/engine.h"
 #include "fs/ops.h"
 #include "fs/reporting.h"
 #include "fs/provisioning.h"
@@ -214,7 +215,7 @@ static int op_create(struct machine *m, char *err)
 
 /* The engine's version over TLS with the machine's client files. */
 static int check_engine(struct machine *m, const char *url, char *version, size_t len,
-			char *err)
+			enum engine_reach *reach, char *err)
 {
 	char host[256];
 	int port;
@@ -224,7 +225,7 @@ static int check_engine(struct machine *m, const char *url, char *version, size_
 	snprintf(ca, sizeof(ca), "%s/ca.pem", m->dir);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", m->dir);
 	snprintf(key, sizeof(key), "%s/key.pem", m->dir);
-	int rc = engine_check_tls(host, port, ca, cert, key, 3000, version, len, err);
+	int rc = engine_probe(host, port, ca, cert, key, 3000, false, version, len, reach, err);
 	if (rc)
 		version[0] = '\0';
 	return rc;
@@ -245,7 +246,7 @@ static int wait_engine(struct machine *m, int seconds, char *err)
 	machine_log(m, "Waiting for the Docker engine at '%s'...", url);
 	time_t deadline = time(NULL) + seconds;
 	int rc;
-	while ((rc = check_engine(m, url, version, sizeof(version), err)) != 0) {
+	while ((rc = check_engine(m, url, version, sizeof(version), NULL, err)) != 0) {
 		if (m->cancel)
 			return error_set(err, EINTR, "waiting for the engine was cancelled");
 		if (time(NULL) >= deadline) {
@@ -366,19 +367,24 @@ struct ctl_cmd {
 	unsigned need;
 	unsigned supports; /* driver capability needed, 0: none */
 	enum machine_state during; /* state shown while it runs */
+	bool engine; /* touches the engine: probe it when done */
 };
 
+/* The probe at the end of a command that touched the engine: bounded, so
+ * an engine that does not answer costs a command this much at most. */
+#define AFTER_PROBE_MS 3000
+
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "create", op_create, NEED_DRIVER | NEED_UNMADE, 0, MS_STARTING },
-	{ "start", op_start, NEED_DRIVER | NEED_CREATED, DRV_START, MS_STARTING },
-	{ "stop", op_stop, NEED_DRIVER | NEED_CREATED, DRV_STOP, MS_STOPPING },
-	{ "restart", op_restart, NEED_DRIVER | NEED_CREATED, DRV_RESTART, MS_STARTING },
-	{ "kill", op_kill, NEED_DRIVER | NEED_CREATED, DRV_KILL, MS_STOPPING },
-	{ "upgrade", op_upgrade, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
-	{ "provision", op_provision, NEED_DRIVER | NEED_HOST, DRV_SSH, MS_NONE },
-	{ "regenerate-certs", op_regenerate, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE },
-	{ "rm", op_rm, 0, 0, MS_NONE },
-	{ "rm-force", op_rm_force, 0, 0, MS_NONE },
+	{ "create", op_create, NEED_DRIVER | NEED_UNMADE, 0, MS_STARTING, true },
+	{ "start", op_start, NEED_DRIVER | NEED_CREATED, DRV_START, MS_STARTING, true },
+	{ "stop", op_stop, NEED_DRIVER | NEED_CREATED, DRV_STOP, MS_STOPPING, false },
+	{ "restart", op_restart, NEED_DRIVER | NEED_CREATED, DRV_RESTART, MS_STARTING, true },
+	{ "kill", op_kill, NEED_DRIVER | NEED_CREATED, DRV_KILL, MS_STOPPING, false },
+	{ "upgrade", op_upgrade, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE, true },
+	{ "provision", op_provision, NEED_DRIVER | NEED_HOST, DRV_SSH, MS_NONE, true },
+	{ "regenerate-certs", op_regenerate, NEED_DRIVER | NEED_CREATED, DRV_SSH, MS_NONE, true },
+	{ "rm", op_rm, 0, 0, MS_NONE, false },
+	{ "rm-force", op_rm_force, 0, 0, MS_NONE, false },
 };
 
 static const struct ctl_cmd *find_cmd(const char *name)
@@ -524,6 +530,10 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 	off_t mark = reporting_log_mark(m);
 	machine_log(m, "command '%s'", c->name);
 	rc = c->fn(m, err);
+	/* Docker Machine asks the engine when asked: the answer is there
+	 * before the command returns (version, ls, docker-version). */
+	if (!rc && c->engine)
+		machine_probe_engine(m, false, AFTER_PROBE_MS, NULL);
 	machine_log(m, "command '%s' %s%s%s", c->name, rc ? "failed: " : "done",
 		    rc ? err : "", "");
 	finish(m, c, rc, err);
@@ -613,9 +623,11 @@ void machine_refresh_state(struct machine *m)
 	call_begin(&c, m);
 	enum machine_state st = MS_NONE;
 	int rc = machine_drv_state(m, &c.ctx, &st);
-	char url[1024] = "", version[64] = "";
+	char url[1024] = "", version[64] = "", e[ERR_MAX] = "";
+	enum engine_reach reach = ENGINE_NOT_TRIED;
+	int erc = -EHOSTDOWN;
 	if (!rc && st == MS_RUNNING && machine_drv_url(m, &c.ctx, url, sizeof(url)) == 0)
-		check_engine(m, url, version, sizeof(version), NULL);
+		erc = check_engine(m, url, version, sizeof(version), &reach, e);
 	call_end(&c);
 	bool changed_any = false;
 	pthread_mutex_lock(&m->lock);
@@ -625,6 +637,7 @@ void machine_refresh_state(struct machine *m)
 			st = MS_ERROR;
 		bool changed = st != m->state || strcmp(version, m->docker_version);
 		changed_any = changed;
+		engine_record_locked(m, url, false, erc, reach, version, e);
 		if (st != m->state)
 			machine_log(m, "state %s -> %s%s%s", machine_state_name(m->state),
 				    machine_state_name(st), rc ? ": " : "", rc ? c.ctx.err : "");

@@ -116,15 +116,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		rc = provision_run(&r, err);
 		break;
 	}
-	if (!rc) {
-		char version[64] = "";
-		if (!engine_check_tls(ip, r.engine_check_port, ca, cert, ckey, 20000, version,
-				      sizeof(version), NULL)) {
-			pthread_mutex_lock(&m->lock);
-			snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
-			pthread_mutex_unlock(&m->lock);
-		}
-	}
+	/* The engine is probed when the command ends (fs/ops.c run_cmd). */
 	engine_options_clear(&eo);
 	strlist_clear(&sans);
 	return rc;

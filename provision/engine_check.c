@@ -119,11 +119,38 @@ int engine_check_tls(const char *host, int port, const char *ca_cert,
 		     const char *client_cert, const char *client_key,
 		     int timeout_ms, char *version, size_t len, char *err)
 {
+	return engine_probe(host, port, ca_cert, client_cert, client_key, timeout_ms,
+			    false, version, len, NULL, err);
+}
+
+/* How far a failed transfer got. */
+static enum engine_reach reach_of(CURLcode rc, curl_off_t tcp_us, curl_off_t tls_us)
+{
+	if (tls_us > 0)
+		return ENGINE_TLS;
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	    rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+		return ENGINE_UNTRUSTED;
+	if (tcp_us > 0)
+		return ENGINE_NO_TLS;
+	return ENGINE_NO_TCP;
+}
+
+int engine_probe(const char *host, int port, const char *ca_cert,
+		 const char *client_cert, const char *client_key,
+		 int timeout_ms, bool tls_only, char *version, size_t len,
+		 enum engine_reach *reach, char *err)
+{
 	char where[300], url[320], curl_err[CURL_ERROR_SIZE] = "";
 	struct strbuf body = STRBUF_INIT;
 	long status = 0, os_errno = 0;
+	curl_off_t tcp_us = 0, tls_us = 0;
+	enum engine_reach dummy;
 	int ret;
 
+	if (!reach)
+		reach = &dummy;
+	*reach = ENGINE_NOT_TRIED;
 	if (version && len)
 		version[0] = '\0';
 	if (!host || !host[0] || port <= 0 || port > 65535)
@@ -170,22 +197,33 @@ int engine_check_tls(const char *host, int port, const char *ca_cert,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	/* Connect and handshake only (no request). */
+	if (tls_only)
+		curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &tcp_us);
+	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls_us);
 	curl_easy_cleanup(c);
 
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
+		*reach = reach_of(rc, tcp_us, tls_us);
 		ret = error_set(err, curl_errno(rc, os_errno),
 				"cannot check docker engine at '%s' over TLS: %s",
 				where, curl_err[0] ? curl_err : curl_easy_strerror(rc));
-	else if (status != 200)
-		ret = error_set(err, EPROTO,
-				"docker engine at '%s' answered /version with HTTP %ld",
-				where, status);
-	else
-		ret = parse_version(&body, where, version, len, err);
+	} else {
+		*reach = ENGINE_TLS;
+		if (tls_only)
+			ret = 0;
+		else if (status != 200)
+			ret = error_set(err, EPROTO,
+					"docker engine at '%s' answered /version with HTTP %ld",
+					where, status);
+		else if (!(ret = parse_version(&body, where, version, len, err)))
+			*reach = ENGINE_ANSWERED;
+	}
 	strbuf_release(&body);
 	return ret;
 }

@@ -72,4 +72,22 @@ int engine_check_tls(const char *host, int port, const char *ca_cert,
 		     const char *client_cert, const char *client_key,
 		     int timeout_ms, char *version, size_t len, char *err);
 
+/* How far an engine probe got, so a caller can say why it failed in its
+ * own words (a class, not the text of err). */
+enum engine_reach {
+	ENGINE_NOT_TRIED,  /* bad address or unreadable TLS files */
+	ENGINE_NO_TCP,     /* no connection: -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT... */
+	ENGINE_UNTRUSTED,  /* connected; the engine's certificate failed verification */
+	ENGINE_NO_TLS,     /* connected; the handshake failed otherwise (client cert refused...) */
+	ENGINE_TLS,        /* handshake done (tls_only: success); /version not answered */
+	ENGINE_ANSWERED,   /* /version answered with a version */
+};
+/* engine_check_tls with the detail: tls_only stops after the TLS
+ * handshake (Docker Machine's check for env and config); *reach (may be
+ * NULL) tells how far it got, also on failure. */
+int engine_probe(const char *host, int port, const char *ca_cert,
+		 const char *client_cert, const char *client_key,
+		 int timeout_ms, bool tls_only, char *version, size_t len,
+		 enum engine_reach *reach, char *err);
+
 #endif

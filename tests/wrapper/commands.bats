@@ -451,3 +451,44 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 	mp=$(findmnt -rn -o TARGET -S "machinefs:$s")
 	fusermount3 -u "$mp"
 }
+
+@test "as Docker Machine: version and ls ask the engine right after create" {
+	local p
+	p=$(free_port)
+	engine_server "$p" 24.0.7
+	run --separate-stderr docker-machine create -d none --url "tcp://127.0.0.1:$p" e1
+	[ "$status" -eq 0 ]
+	# no wait for a background refresh: the daemon asked at the end of create
+	[ "$(cat "$MNT/e1/docker-version")" = 24.0.7 ]
+	run docker-machine ls --filter name=e1 --format '{{.Name}} {{.DockerVersion}} [{{.Error}}]'
+	[ "$output" = "e1 v24.0.7 []" ]
+	run --separate-stderr docker-machine version e1
+	[ "$status" -eq 0 ]
+	[ "$output" = 24.0.7 ]
+	[ "$(sed -n 1p "$MNT/e1/engine")" = "result ok" ]
+	# the engine goes away: version asks again and says so, at once
+	kill "$ENGINE_PID"; wait "$ENGINE_PID" 2>/dev/null || true
+	run --separate-stderr docker-machine version e1
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[ "$stderr" = "Unable to query docker version: Cannot connect to the docker engine endpoint" ]
+	[ "$(sed -n 1p "$MNT/e1/engine")" = "result refused" ]
+	[ "$(cat "$MNT/e1/docker-version")" = "" ]
+	docker-machine rm -y e1 >/dev/null
+}
+
+@test "engine: a write asks the engine now, the file says how it went" {
+	run bash -c "echo tls >'$MNT/n1/engine'"
+	[ "$status" -eq 0 ]
+	run cat "$MNT/n1/engine"
+	[ "${lines[0]}" = "result refused" ]
+	[ "${lines[1]}" = "address 127.0.0.1:2376" ]
+	[ "${lines[2]}" = "version " ]
+	[[ ${lines[3]} == "checked 20"*Z ]]
+	[[ ${lines[4]} == "error cannot check docker engine at '127.0.0.1:2376' over TLS: "* ]]
+	run bash -c "echo bogus >'$MNT/n1/engine'"
+	[ "$status" -ne 0 ]
+	run docker-machine version z1
+	[ "$status" -eq 1 ]
+	[ "$output" = "Unable to query docker version: Host is not running" ]
+}

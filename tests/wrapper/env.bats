@@ -240,3 +240,20 @@ Be advised that this will trigger a Docker daemon restart which might stop runni
 	[ "${lines[4]}" = "-H=tcp://127.0.0.1:$P" ]
 	rmdir "$MNT/default"
 }
+
+@test "env: an engine whose certificate is not from the store's CA" {
+	local p
+	p=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/o-key.pem" -subj /O=other -days 1 \
+		-addext subjectAltName=IP:127.0.0.1 -out "$T/o.pem" 2>/dev/null
+	openssl s_server -quiet -accept "127.0.0.1:$p" -cert "$T/o.pem" -key "$T/o-key.pem" \
+		</dev/null >/dev/null 2>&1 3>&- &
+	local pid=$!
+	for _ in $(seq 50); do timeout 1 bash -c "</dev/tcp/127.0.0.1/$p" 2>/dev/null && break; sleep 0.1; done
+	none_machine other "tcp://127.0.0.1:$p"
+	SHELL=/bin/bash run --separate-stderr docker-machine env other
+	kill "$pid"
+	[ "$status" -eq 1 ]
+	[ "${stderr%%$'\n'*}" = "Error checking TLS connection: Error checking and/or regenerating the certs: There was an error validating certificates for host \"127.0.0.1:$p\": x509: certificate signed by unknown authority" ]
+	rmdir "$MNT/other"
+}

@@ -22,6 +22,7 @@ wrapper_setup_file() {
 
 wrapper_teardown_file() {
 	[ -n "${TLS_PID:-}" ] && kill "$TLS_PID" 2>/dev/null
+	[ -n "${ENGINE_PID:-}" ] && kill "$ENGINE_PID" 2>/dev/null
 	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	# mounts the wrapper made itself for stores under $T
 	local mp
@@ -60,3 +61,27 @@ tls_server() {
 }
 
 free_port() { echo $((20000 + RANDOM % 20000)); }
+
+# engine_server PORT VERSION: a Docker engine stand-in that answers
+# GET /version over TLS (server cert from the store's CA, client cert
+# required) with {"Version":VERSION}. Sets ENGINE_PID.
+engine_server() {
+	local c=$MACHINE_STORAGE_PATH/certs w=$T/www-$1
+	mkdir -p "$w"
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$T/eng-key.pem" -subj /O=test \
+		-out "$T/eng.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$T/eng-ext"
+	openssl x509 -req -in "$T/eng.csr" -CA "$c/ca.pem" -CAkey "$c/ca-key.pem" \
+		-CAcreateserial -days 1 -extfile "$T/eng-ext" -out "$T/eng.pem" 2>/dev/null
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"Version":"%s","ApiVersion":"1.43"}' \
+		"$2" >"$w/version"
+	(cd "$w" && exec openssl s_server -quiet -HTTP -accept "127.0.0.1:$1" -cert "$T/eng.pem" \
+		-key "$T/eng-key.pem" -CAfile "$c/ca.pem" -Verify 1 </dev/null >/dev/null 2>&1 3>&-) &
+	ENGINE_PID=$!
+	export ENGINE_PID
+	for _ in $(seq 50); do
+		timeout 1 bash -c "</dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
