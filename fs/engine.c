@@ -101,6 +101,7 @@ int machine_probe_engine(struct machine *m, bool tls_only, int timeout_ms, char 
 	if (!m->removed)
 		engine_record_locked(m, url, tls_only, rc, reach, version, e);
 	pthread_mutex_unlock(&m->lock);
+	machine_changed(m, MCHG_FILES);
 	if (rc && err)
 		snprintf(err, ERR_MAX, "%s", e);
 	return rc;

@@ -1,7 +1,15 @@
 /* The FUSE face: paths to nodes, generated files snapshotted at open(),
- * writes to ctl/driver/options. The only file that includes fuse.h. */
+ * writes to ctl/driver/options. The only file that includes fuse.h.
+ *
+ * Caching: the kernel keeps entries, attributes and the pages of the
+ * generated files (not ctl, log, nor files read from the store's disk);
+ * every change of a machine (machine_changed) invalidates what it shows,
+ * and wakes poll(2) on its state and log. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +27,17 @@
 #include "lib/fileutil.h"
 
 static struct store *g_store;
+static struct fuse *g_fuse;
+/* Set while this thread serves an rmdir: the kernel drops that entry
+ * itself, and holds the root's lock that dropping it here would take. */
+static __thread bool tl_rmdir;
 static int g_refresh_interval;
 static uid_t g_uid;
 static gid_t g_gid;
 static time_t g_mount_time;
 
 enum node_kind {
-	N_ROOT, N_DRIVERS, N_DRIVER_DIR, N_DRIVER_OPTIONS,
+	N_ROOT, N_LIST, N_DRIVERS, N_DRIVER_DIR, N_DRIVER_OPTIONS,
 	N_MACHINE, N_FILE, N_OPTIONS_DIR, N_OPTION,
 	N_CERTS_DIR, N_CERT, N_SSH_DIR, N_SSH_FILE,
 };
@@ -140,6 +152,10 @@ static int parse_path(const char *path, struct node *n)
 		n->kind = N_ROOT;
 		return 0;
 	}
+	if (k == 1 && !strcmp(c[0], ".list")) {
+		n->kind = N_LIST;
+		return 0;
+	}
 	if (!strcmp(c[0], ".drivers")) {
 		if (k == 1) {
 			n->kind = N_DRIVERS;
@@ -224,6 +240,9 @@ static bool node_content(struct node *n, struct strbuf *sb)
 	case N_DRIVER_OPTIONS:
 		render_driver_options(n->drv, sb);
 		return true;
+	case N_LIST:
+		render_list(g_store, sb);
+		return true;
 	case N_FILE:
 		n->file->render(n->m, sb);
 		return true;
@@ -243,9 +262,20 @@ static bool node_content(struct node *n, struct strbuf *sb)
 /* An open file: the snapshot for readers, the buffer for option writes. */
 struct ofile {
 	struct node n;
-	struct strbuf content;
+	pthread_mutex_t lock;
+	struct strbuf content; /* protected by lock */
 	bool dirty; /* option buffer to apply at flush */
 	int live_fd; /* log: read the growing file itself, not a snapshot */
+	/* A read-only snapshot renders again when the node changed since
+	 * (node_version): at any read when the kernel keeps its pages
+	 * (they outlive this open), else at a read from offset 0 (a new
+	 * pass, as after poll(2) and lseek). */
+	bool snapshot, cached;
+	unsigned ver;      /* node_version of content; protected by lock */
+	/* poll(2), protected by open_lock: */
+	struct fuse_pollhandle *ph; /* to wake, or NULL */
+	struct strbuf polled; /* state, .list: the content poll last reported */
+	off_t seen;        /* log: the size poll last reported */
 	struct ofile *prev, *next; /* in open_files */
 };
 
@@ -276,8 +306,12 @@ static void ofile_free(struct ofile *of)
 	pthread_mutex_unlock(&open_lock);
 	if (of->live_fd >= 0)
 		close(of->live_fd);
+	if (of->ph)
+		fuse_pollhandle_destroy(of->ph);
 	node_release(&of->n);
 	strbuf_release(&of->content);
+	strbuf_release(&of->polled);
+	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
 
@@ -294,7 +328,7 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0755;
 	case N_OPTIONS_DIR:
 		return S_IFDIR | 0755;
-	case N_DRIVER_OPTIONS:
+	case N_DRIVER_OPTIONS: case N_LIST:
 		return S_IFREG | 0444;
 	case N_FILE:
 		return S_IFREG | n->file->mode;
@@ -378,6 +412,7 @@ static int mfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 	switch (n.kind) {
 	case N_ROOT:
 		fill(buf, ".drivers", NULL, 0, 0);
+		fill(buf, ".list", NULL, 0, 0);
 		store_list(g_store, &names);
 		break;
 	case N_DRIVERS:
@@ -432,8 +467,46 @@ static int deny_write(struct node *n)
 		snprintf(n->m->error, sizeof(n->m->error), "cannot write '%s': read-only file",
 			 n->kind == N_FILE ? n->file->name : n->leaf);
 		pthread_mutex_unlock(&n->m->lock);
+		machine_changed(n->m, MCHG_FILES);
 	}
 	return -EACCES;
+}
+
+/* What a node's content depends on: its machine, or for .list every
+ * machine. Changes only after machine_changed(). */
+static unsigned node_version(const struct node *n)
+{
+	if (n->kind == N_LIST)
+		return store_version(g_store);
+	return n->m ? __atomic_load_n(&n->m->version, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Whether the kernel may keep a read-only open's pages: rendered from
+ * memory, and told of every change. Not ctl and engine (their check
+ * times tick),
+ * log, nor the store's own files; nor state and .list, which change
+ * while readers race them: a page read after the kernel took the old
+ * size would show them cut short, so those read the open's snapshot
+ * (their entries and attributes are still cached). */
+static bool node_cacheable(const struct node *n)
+{
+	switch (n->kind) {
+	case N_DRIVER_OPTIONS: case N_OPTION:
+		return true;
+	case N_FILE:
+		return strcmp(n->file->name, "ctl") && strcmp(n->file->name, "log") &&
+		       strcmp(n->file->name, "state") && strcmp(n->file->name, "engine");
+	case N_SSH_FILE:
+		return strcmp(n->leaf, "key") && strcmp(n->leaf, "known_hosts");
+	default:
+		return false;
+	}
+}
+
+/* state and .list: poll(2) waits for their content to change. */
+static bool node_polled(const struct node *n)
+{
+	return n->kind == N_LIST || (n->kind == N_FILE && !strcmp(n->file->name, "state"));
 }
 
 static int open_node(struct ofile *of, struct fuse_file_info *fi)
@@ -479,11 +552,17 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0600);
 		if (of->live_fd < 0)
 			return -errno;
-	} else if (!node_content(&of->n, &of->content)) {
-		return -ENOENT;
+	} else {
+		of->ver = node_version(&of->n);
+		if (!node_content(&of->n, &of->content))
+			return -ENOENT;
+		of->snapshot = acc == O_RDONLY;
+		of->cached = of->snapshot && node_cacheable(&of->n);
 	}
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	if (node_polled(&of->n))
+		strbuf_add(&of->polled, of->content.buf ? of->content.buf : "", of->content.len);
+	fi->direct_io = !of->cached;
+	fi->keep_cache = of->cached;
 	return 0;
 }
 
@@ -493,6 +572,7 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 	if (!of)
 		return -ENOMEM;
 	of->live_fd = -1;
+	pthread_mutex_init(&of->lock, NULL);
 	int rc = parse_path(path, &of->n);
 	if (!rc && (S_ISDIR(node_mode(&of->n))))
 		rc = -EISDIR;
@@ -503,6 +583,8 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 			close(of->live_fd);
 		node_release(&of->n);
 		strbuf_release(&of->content);
+		strbuf_release(&of->polled);
+		pthread_mutex_destroy(&of->lock);
 		free(of);
 		return rc;
 	}
@@ -541,13 +623,75 @@ static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 		ssize_t n = pread(of->live_fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
 	}
-	if ((size_t)off >= of->content.len)
-		return 0;
-	size_t n = of->content.len - (size_t)off;
-	if (n > size)
-		n = size;
-	memcpy(buf, of->content.buf + off, n);
+	pthread_mutex_lock(&of->lock);
+	unsigned ver = node_version(&of->n);
+	if (of->snapshot && ver != of->ver && (of->cached || off == 0)) {
+		/* Cached pages outlive the open: never fill them with a
+		 * version older than the last invalidation. */
+		struct strbuf sb = STRBUF_INIT;
+		if (node_content(&of->n, &sb)) {
+			strbuf_release(&of->content);
+			of->content = sb;
+		} else {
+			strbuf_release(&sb);
+		}
+		of->ver = ver;
+	}
+	size_t n = 0;
+	if ((size_t)off < of->content.len) {
+		n = of->content.len - (size_t)off;
+		if (n > size)
+			n = size;
+		memcpy(buf, of->content.buf + off, n);
+	}
+	pthread_mutex_unlock(&of->lock);
 	return (int)n;
+}
+
+/* poll(2): state and .list are readable once their content differs from
+ * what the last poll that said so saw (or the open); log once it grew
+ * past the size poll last reported. Other files are always ready. */
+static int mfs_poll(const char *path, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph, unsigned *reventsp)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	bool is_state = node_polled(&of->n);
+	bool is_log = node_is_log(&of->n);
+	if (!is_state && !is_log) {
+		*reventsp = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return 0;
+	}
+	if (ph) {
+		/* Armed before the check: a change after it wakes this one. */
+		pthread_mutex_lock(&open_lock);
+		if (of->ph)
+			fuse_pollhandle_destroy(of->ph);
+		of->ph = ph;
+		pthread_mutex_unlock(&open_lock);
+	}
+	/* Rendered outside open_lock: tree_notify takes it under m->lock. */
+	struct stat st;
+	off_t size = is_log && of->live_fd >= 0 && fstat(of->live_fd, &st) == 0 ? st.st_size : 0;
+	struct strbuf now = STRBUF_INIT;
+	if (is_state)
+		node_content(&of->n, &now);
+	pthread_mutex_lock(&open_lock);
+	bool ready = is_log ? size > of->seen
+			    : now.len != of->polled.len ||
+				      memcmp(strbuf_str(&now), strbuf_str(&of->polled), now.len);
+	if (ready && is_log)
+		of->seen = size;
+	if (ready && is_state) {
+		strbuf_release(&of->polled);
+		of->polled = now;
+		now = (struct strbuf)STRBUF_INIT;
+	}
+	pthread_mutex_unlock(&open_lock);
+	strbuf_release(&now);
+	*reventsp = ready ? POLLIN | POLLRDNORM : 0;
+	return 0;
 }
 
 /* A command runs on its own thread while this FUSE thread waits, so a
@@ -771,7 +915,9 @@ static int mfs_rmdir(const char *path)
 		return -EACCES;
 	}
 	char err[ERR_MAX];
+	tl_rmdir = true;
 	rc = store_remove(g_store, n.m, false, err);
+	tl_rmdir = false;
 	node_release(&n);
 	/* A refused rm is "busy" to rmdir(2) callers. */
 	return rc == -EBUSY ? -EBUSY : rc ? -EIO : 0;
@@ -826,16 +972,88 @@ static int mfs_releasedir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int inval(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Drop the kernel's attributes and pages of a path; -ENOENT if it knows
+ * none. */
+static int inval(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return n > 0 && (size_t)n < sizeof(path) ? fuse_invalidate_path(g_fuse, path) : -ENOENT;
+}
+
+static void wake_pollers(struct machine *m, bool log)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct ofile *of = open_files; of; of = of->next) {
+		if (!of->ph)
+			continue;
+		bool hit = log ? of->n.m == m && node_is_log(&of->n)
+			       : of->n.kind == N_LIST || (of->n.m == m && of->n.kind == N_FILE &&
+							   !strcmp(of->n.file->name, "state"));
+		if (hit) {
+			fuse_notify_poll(of->ph);
+			fuse_pollhandle_destroy(of->ph);
+			of->ph = NULL;
+		}
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* store_notify_fn: drop what the kernel caches of m. Waits for no FUSE
+ * request (pages being read stay locked only until their reply), so it
+ * may run inside one. */
+static void tree_notify(void *arg, struct machine *m, unsigned what)
+{
+	if (what & MCHG_LOG) {
+		inval("/%s/log", m->name);
+		wake_pollers(m, true);
+	}
+	if (what & (MCHG_FILES | MCHG_GONE)) {
+		inval("/.list");
+		/* A folder the kernel does not know has no children it knows. */
+		if (inval("/%s", m->name) != -ENOENT) {
+			for (size_t i = 0; i < NFILES; i++)
+				inval("/%s/%s", m->name, files[i].name);
+			for (size_t i = 0; i < 3; i++)
+				inval("/%s/certs/%s", m->name, cert_files[i]);
+			for (size_t i = 0; i < 5; i++)
+				inval("/%s/ssh/%s", m->name, ssh_files[i]);
+			struct strlist names = STRLIST_INIT;
+			machine_option_names(m, &names);
+			for (size_t i = 0; i < names.n; i++)
+				inval("/%s/options/%s", m->name, names.v[i]);
+			strlist_clear(&names);
+		}
+		wake_pollers(m, false);
+	}
+	/* rm on ctl: the name leaves the kernel's cache before the write
+	 * returns (this waits for the root's lock: a slow rmdir of another
+	 * machine delays it, nothing here waits for this thread). */
+	if ((what & MCHG_GONE) && !tl_rmdir)
+		fuse_lowlevel_notify_inval_entry(fuse_get_session(g_fuse), FUSE_ROOT_ID,
+						 m->name, strlen(m->name));
+}
+
 static void *mfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	cfg->attr_timeout = 0;
-	cfg->entry_timeout = 0;
+	/* Long: every change is told to the kernel (tree_notify). No
+	 * negative entries: ssh/ and certs/ files appear after create. */
+	cfg->attr_timeout = 3600;
+	cfg->entry_timeout = 3600;
 	cfg->negative_timeout = 0;
+	cfg->no_rofd_flush = 1;
 	cfg->direct_io = 0;
 	cfg->hard_remove = 1;
 	/* Writes use the handle only: a blocked ctl write must not hold
 	 * libfuse's path lock, or rmdir of its machine waits for it. */
 	cfg->nullpath_ok = 1;
+	g_fuse = fuse_get_context()->fuse;
+	store_set_notify(g_store, tree_notify, NULL);
 	if (g_refresh_interval >= 0)
 		store_refresher_start(g_store, g_refresh_interval);
 	return NULL;
@@ -845,6 +1063,7 @@ static void mfs_destroy(void *data)
 {
 	store_cancel_all(g_store);
 	store_refresher_stop(g_store);
+	store_set_notify(g_store, NULL, NULL);
 }
 
 static const struct fuse_operations ops = {
@@ -867,6 +1086,7 @@ static const struct fuse_operations ops = {
 	.rmdir = mfs_rmdir,
 	.utimens = mfs_utimens,
 	.chmod = mfs_chmod,
+	.poll = mfs_poll,
 };
 
 int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
@@ -908,6 +1128,8 @@ int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
 		fuse_loop_cfg_destroy(cfg);
 	}
 	fuse_remove_signal_handlers(se);
+	/* No more notices to the kernel: the session ends below. */
+	store_set_notify(g_store, NULL, NULL);
 	while (open_files)
 		ofile_free(open_files);
 out_unmount:

@@ -119,6 +119,7 @@ void machine_log(struct machine *m, const char *fmt, ...)
 		close(fd);
 	}
 	strbuf_release(&sb);
+	machine_changed(m, MCHG_LOG);
 }
 
 /* How many times each "fail:N" fault has fired in this process. */

@@ -51,6 +51,7 @@ struct machine {
 	char docker_version[64];
 	struct engine_seen *engine;  /* last engine probe (fs/engine.c); NULL: none yet */
 	volatile int cancel;         /* set to stop the running command */
+	unsigned version;            /* atomic; bumped by machine_changed() */
 };
 
 /* Open the store at root (made if missing) and load every machine.
@@ -110,6 +111,23 @@ void store_refresh_states(struct store *s);
 /* Start/stop the background refresher (every interval seconds). */
 int store_refresher_start(struct store *s, int interval);
 void store_refresher_stop(struct store *s);
+
+/* What changed in a machine, for whoever caches its files (the FUSE
+ * face tells the kernel). */
+#define MCHG_FILES 0x1u /* what its files show (state, error, url...) */
+#define MCHG_LOG   0x2u /* its log grew */
+#define MCHG_GONE  0x4u /* it left the store */
+typedef void (*store_notify_fn)(void *arg, struct machine *m, unsigned what);
+/* Set (or clear, fn NULL) the one listener; after store_set_notify
+ * returns, no call of the old one is running. */
+void store_set_notify(struct store *s, store_notify_fn fn, void *arg);
+/* Say that m changed: bumps m->version and the store's version (not for
+ * MCHG_LOG alone), then calls the listener. Called after the change is made and never under
+ * m->lock (the listener may wait for readers that take it), except for
+ * MCHG_LOG, which the listener handles without waiting. */
+void machine_changed(struct machine *m, unsigned what);
+/* Bumped by every machine_changed() (the root listing's version). */
+unsigned store_version(struct store *s);
 
 /* Ask every running command to stop (unmount). */
 void store_cancel_all(struct store *s);

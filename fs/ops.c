@@ -60,6 +60,7 @@ static void call_publish(struct call *c)
 	if (m->driver && m->priv && m->driver->priv_size)
 		memcpy(m->priv, c->priv, m->driver->priv_size);
 	pthread_mutex_unlock(&m->lock);
+	machine_changed(m, MCHG_FILES);
 }
 
 /* driver_checkpoint(): publish the copies and write config.json now. */
@@ -260,6 +261,7 @@ static int wait_engine(struct machine *m, int seconds, char *err)
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->docker_version, sizeof(m->docker_version), "%s", version);
 	pthread_mutex_unlock(&m->lock);
+	machine_changed(m, MCHG_FILES);
 	return 0;
 }
 
@@ -276,6 +278,7 @@ static int op_simple(struct machine *m, const char *what,
 		m->state = after;
 		config_save(m, NULL);
 		pthread_mutex_unlock(&m->lock);
+		machine_changed(m, MCHG_FILES);
 	}
 	return rc;
 }
@@ -513,7 +516,9 @@ static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const cha
 			m->state = c->during == MS_STARTING ? MS_RUNNING : MS_STOPPED;
 		record_save(m, NULL);
 	}
+	bool gone = m->removed;
 	pthread_mutex_unlock(&m->lock);
+	machine_changed(m, MCHG_FILES | (gone ? MCHG_GONE : 0));
 }
 
 static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
@@ -521,13 +526,17 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 	pthread_mutex_lock(&m->lock);
 	int rc = begin_locked(m, c, err);
 	if (rc) {
-		if (rc != -EBUSY && !m->removed)
+		bool noted = rc != -EBUSY && !m->removed;
+		if (noted)
 			snprintf(m->error, sizeof(m->error), "%s", err);
 		pthread_mutex_unlock(&m->lock);
+		if (noted)
+			machine_changed(m, MCHG_FILES);
 		return rc;
 	}
 	pthread_mutex_unlock(&m->lock);
 	off_t mark = reporting_log_mark(m);
+	machine_changed(m, MCHG_FILES);
 	machine_log(m, "command '%s'", c->name);
 	rc = c->fn(m, err);
 	/* Docker Machine asks the engine when asked: the answer is there
@@ -550,6 +559,7 @@ int machine_command(struct machine *m, const char *cmdline, char *err)
 		if (!m->removed)
 			snprintf(m->error, sizeof(m->error), "%s", err);
 		pthread_mutex_unlock(&m->lock);
+		machine_changed(m, MCHG_FILES);
 		return i;
 	}
 	return run_cmd(m, &ctl_cmds[i], err);
@@ -600,6 +610,8 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 		snprintf(m->error, sizeof(m->error), "%s", err);
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (rc != -EBUSY)
+		machine_changed(m, MCHG_FILES);
 	if (rc)
 		return rc;
 	return run_cmd(m, find_cmd("create"), err);
@@ -651,4 +663,6 @@ void machine_refresh_state(struct machine *m)
 	pthread_mutex_unlock(&m->lock);
 	if (changed_any)
 		reporting_machine_changed(m);
+	if (changed_any)
+		machine_changed(m, MCHG_FILES);
 }

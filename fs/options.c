@@ -103,12 +103,34 @@ int machine_option_check_value(struct machine *m, const char *name,
 		if (!m->removed)
 			snprintf(m->error, sizeof(m->error), "%s", err);
 		pthread_mutex_unlock(&m->lock);
+		machine_changed(m, MCHG_FILES);
 	}
 	return rc;
 }
 
+
+static int option_put(struct machine *m, const char *name, const char *value,
+			     char *err);
+static int option_drop(struct machine *m, const char *name, char *err);
+
+/* Both take m->lock; the tree hears of the change after it is dropped. */
 int machine_option_set(struct machine *m, const char *name, const char *value,
 		       char *err)
+{
+	int rc = option_put(m, name, value, err);
+	machine_changed(m, MCHG_FILES);
+	return rc;
+}
+
+int machine_option_del(struct machine *m, const char *name, char *err)
+{
+	int rc = option_drop(m, name, err);
+	machine_changed(m, MCHG_FILES);
+	return rc;
+}
+
+static int option_put(struct machine *m, const char *name, const char *value,
+			     char *err)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = check_writable_locked(m, name, err);
@@ -134,7 +156,7 @@ int machine_option_set(struct machine *m, const char *name, const char *value,
 	return rc;
 }
 
-int machine_option_del(struct machine *m, const char *name, char *err)
+static int option_drop(struct machine *m, const char *name, char *err)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = 0;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -350,4 +351,116 @@ void render_driver_options(const struct machine_driver *d, struct strbuf *sb)
 {
 	option_lines(d->options, sb);
 	option_lines(host_options, sb);
+}
+
+/* A .list field: backslash, TAB and newline escaped (or newlines made
+ * blanks, as the error file shows them). */
+static void add_field(struct strbuf *sb, const char *s, bool oneline)
+{
+	for (; *s; s++) {
+		if (*s == '\n' && oneline)
+			strbuf_addch(sb, ' ');
+		else if (*s == '\\')
+			strbuf_addstr(sb, "\\\\");
+		else if (*s == '\t')
+			strbuf_addstr(sb, "\\t");
+		else if (*s == '\n')
+			strbuf_addstr(sb, "\\n");
+		else
+			strbuf_addch(sb, *s);
+	}
+}
+
+static bool opt_true(const struct option_set *os, const char *name)
+{
+	const char *v = option_set_get(os, name);
+	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") ||
+		     !strcmp(v, "on"));
+}
+
+/* One machine's fields for the swarm column; caller holds m->lock. */
+struct swarm_info {
+	bool master, member;
+	char *discovery;
+};
+
+static void swarm_info_locked(struct machine *m, struct swarm_info *si)
+{
+	si->master = opt_true(&m->opts, "swarm-master");
+	si->member = si->master || opt_true(&m->opts, "swarm");
+	const char *d = option_set_get(&m->opts, "swarm-discovery");
+	si->discovery = strdup(d ? d : "");
+}
+
+static void list_line(struct machine *m, const char *swarm, struct strbuf *sb)
+{
+	char url[1024];
+	pthread_mutex_lock(&m->lock);
+	url_locked(m, url, sizeof(url));
+	add_field(sb, m->name, false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, m->driver_name, false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, machine_state_name(m->state), false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, url, false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, m->docker_version, false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, swarm, false);
+	strbuf_addch(sb, '\t');
+	add_field(sb, m->error, true); /* the error file's one line */
+	pthread_mutex_unlock(&m->lock);
+	strbuf_addstr(sb, "\t\n");
+}
+
+void render_list(struct store *s, struct strbuf *sb)
+{
+	struct strlist names = STRLIST_INIT;
+	store_list(s, &names);
+	struct machine **v = calloc(names.n ? names.n : 1, sizeof(*v));
+	struct swarm_info *si = calloc(names.n ? names.n : 1, sizeof(*si));
+	if (!v || !si)
+		abort();
+	for (size_t i = 0; i < names.n; i++) {
+		v[i] = store_get(s, names.v[i]);
+		if (!v[i])
+			continue;
+		pthread_mutex_lock(&v[i]->lock);
+		swarm_info_locked(v[i], &si[i]);
+		pthread_mutex_unlock(&v[i]->lock);
+	}
+	/* As Docker Machine's ls: a member shows its discovery's master
+	 * (the last one by name). */
+	size_t *masters = calloc(names.n ? names.n : 1, sizeof(*masters)), nm = 0;
+	if (!masters)
+		abort();
+	for (size_t i = 0; i < names.n; i++)
+		if (v[i] && si[i].master)
+			masters[nm++] = i;
+	struct strbuf sw = STRBUF_INIT;
+	for (size_t i = 0; i < names.n; i++) {
+		if (!v[i])
+			continue;
+		strbuf_reset(&sw);
+		if (si[i].member) {
+			const char *master = "";
+			for (size_t j = 0; j < nm; j++)
+				if (!strcmp(si[masters[j]].discovery, si[i].discovery))
+					master = v[masters[j]]->name;
+			strbuf_addstr(&sw, master);
+			if (si[i].master)
+				strbuf_addstr(&sw, " (master)");
+		}
+		list_line(v[i], strbuf_str(&sw), sb);
+	}
+	strbuf_release(&sw);
+	free(masters);
+	for (size_t i = 0; i < names.n; i++) {
+		free(si[i].discovery);
+		machine_put(v[i]);
+	}
+	free(si);
+	free(v);
+	strlist_clear(&names);
 }

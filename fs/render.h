@@ -20,6 +20,10 @@ void render_ctl(struct machine *m, struct strbuf *sb);
 void render_error(struct machine *m, struct strbuf *sb);
 void render_docker_version(struct machine *m, struct strbuf *sb);
 void render_ssh(struct machine *m, const char *what, struct strbuf *sb);
+/* The root's .list: one line per machine, sorted by name, TAB-separated
+ * fields name, driver, state, url, docker-version, swarm, error and an
+ * empty reserved one; \\, TAB and newline escaped as \\\\, \\t, \\n. */
+void render_list(struct store *s, struct strbuf *sb);
 /* .drivers/NAME/options */
 void render_driver_options(const struct machine_driver *d, struct strbuf *sb);
 

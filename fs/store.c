@@ -20,7 +20,38 @@ struct store {
 	/* protected by lock: */
 	struct machine **v; /* sorted by name */
 	size_t n, alloc;
+
+	pthread_rwlock_t notify_lock;
+	store_notify_fn notify; /* protected by notify_lock */
+	void *notify_arg;
+	unsigned version; /* atomic */
 };
+
+void store_set_notify(struct store *s, store_notify_fn fn, void *arg)
+{
+	pthread_rwlock_wrlock(&s->notify_lock);
+	s->notify = fn;
+	s->notify_arg = arg;
+	pthread_rwlock_unlock(&s->notify_lock);
+}
+
+void machine_changed(struct machine *m, unsigned what)
+{
+	struct store *s = m->store;
+	if (what & ~MCHG_LOG) { /* the log is read live, never a snapshot */
+		__atomic_add_fetch(&m->version, 1, __ATOMIC_ACQ_REL);
+		__atomic_add_fetch(&s->version, 1, __ATOMIC_ACQ_REL);
+	}
+	pthread_rwlock_rdlock(&s->notify_lock);
+	if (s->notify)
+		s->notify(s->notify_arg, m, what);
+	pthread_rwlock_unlock(&s->notify_lock);
+}
+
+unsigned store_version(struct store *s)
+{
+	return __atomic_load_n(&s->version, __ATOMIC_ACQUIRE);
+}
 
 const char *store_root(const struct store *s)
 {
@@ -105,6 +136,7 @@ int store_open(const char *root, struct store **out, char *err)
 		}
 	}
 	pthread_rwlock_init(&s->lock, NULL);
+	pthread_rwlock_init(&s->notify_lock, NULL);
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/machines", s->root);
 	int rc = mkdir_p(dir, 0700, err);
@@ -153,6 +185,7 @@ void store_close(struct store *s)
 		machine_put(s->v[i]);
 	free(s->v);
 	pthread_rwlock_destroy(&s->lock);
+	pthread_rwlock_destroy(&s->notify_lock);
 	free(s);
 }
 
@@ -216,6 +249,10 @@ out:
 	pthread_rwlock_unlock(&s->lock);
 	if (m)
 		machine_put(m);
+	else if (!rc && (m = store_get(s, name))) {
+		machine_changed(m, MCHG_FILES);
+		machine_put(m);
+	}
 	return rc;
 }
 
