@@ -6,11 +6,13 @@ extern const struct machine_driver generic_driver;
 extern const struct machine_driver none_driver;
 extern const struct machine_driver virtualbox_driver;
 extern const struct machine_driver qemu_driver;
+extern const struct machine_driver digitalocean_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
 	&none_driver,
 	&virtualbox_driver,
 	&qemu_driver,
+	&digitalocean_driver,
 	NULL,
 };

@@ -83,6 +83,28 @@ class DigitalOcean(fakecloud.FakeCloud):
         return {"ssh_keys": list(self.keys.values()),
                 "droplets": [self.public(d) for d in self.droplets.values()]}
 
+    def control(self, req):
+        """Also POST /_seed {"ssh_key": {...}, "droplet": {...}}: account
+        content made elsewhere (a store written by Docker Machine), given
+        ids kept; a seeded droplet has no lab host behind it."""
+        if req.method == "POST" and req.path == "/_seed":
+            b = req.json() or {}
+            with self.lock:
+                if b.get("ssh_key"):
+                    k = dict(b["ssh_key"])
+                    k.setdefault("fingerprint", fingerprint(k["public_key"]))
+                    k.setdefault("name", "seeded")
+                    self.keys[int(k["id"])] = k
+                if b.get("droplet"):
+                    d = dict(b["droplet"])
+                    d.setdefault("status", "off")
+                    d.setdefault("networks", {"v4": [], "v6": []})
+                    d.setdefault("region", {"slug": "nyc3"})
+                    d["_host"] = None
+                    self.droplets[int(d["id"])] = d
+            return 200, {"ok": True}
+        return super().control(req)
+
     def dispatch(self, req):
         if not req.path.startswith("/_"):
             auth = req.headers.get("Authorization", "")
@@ -213,7 +235,8 @@ class DigitalOcean(fakecloud.FakeCloud):
         with self.lock:
             d = self.droplet(did)
             del self.droplets[d["id"]]
-        self.pool.release(d["_host"])
+        if d["_host"] is not None:
+            self.pool.release(d["_host"])
         return 204, None
 
     def new_action(self, kind, did, region):
@@ -246,6 +269,10 @@ class DigitalOcean(fakecloud.FakeCloud):
             with self.lock:
                 d["status"] = status
                 self.finish_action(a)
+
+        if n is None:  # seeded: nothing behind it
+            settle("off" if kind in ("power_off", "shutdown") else "active")
+            return 201, {"action": a}
 
         if kind in ("power_off", "shutdown"):
             # A shutdown takes a moment; power_off is immediate.

@@ -57,6 +57,8 @@ class HostPool:
     def __init__(self, numbers, lab=LAB, workdir=None, log=None):
         self.free = list(numbers)
         self.used = set()
+        self.booting = set()   # boots in flight
+        self.doomed = set()    # released while booting: down when booted
         self.lab = lab
         self.lock = threading.Lock()
         self.workdir = workdir or tempfile.mkdtemp(prefix="fakecloud-")
@@ -84,17 +86,32 @@ class HostPool:
         with open(keyfile, "w") as f:
             f.write("".join(k.strip() + "\n" for k in pubkeys))
 
+        with self.lock:
+            self.booting.add(n)
+
         def run():
             if delay:
                 time.sleep(delay)
-            try:
-                rc, out, err = self._run("up", n, "--flavour", flavour,
-                                         "--pubkey", keyfile)
-            except Exception as e:  # timeout
-                rc, out, err = 1, "", str(e)
+            with self.lock:
+                skip = n in self.doomed
+            rc, out, err = 1, "", "instance deleted while booting"
+            if not skip:
+                try:
+                    rc, out, err = self._run("up", n, "--flavour", flavour,
+                                             "--pubkey", keyfile)
+                except Exception as e:  # timeout
+                    rc, out, err = 1, "", str(e)
             ip = out.splitlines()[-1] if rc == 0 and out else None
             self.log("lab up %d -> %s%s" % (n, ip, "" if ip else " " + err[-300:]))
-            done(ip, None if ip else (err or "lab host did not boot"))
+            with self.lock:
+                self.booting.discard(n)
+                doomed = n in self.doomed
+                self.doomed.discard(n)
+            if doomed:
+                self.release(n, wait=True)
+                done(None, "instance deleted while booting")
+            else:
+                done(ip, None if ip else (err or "lab host did not boot"))
 
         threading.Thread(target=run, daemon=True).start()
 
@@ -125,16 +142,24 @@ class HostPool:
         def run():
             self.power_on(n)
             self._run("exec", n, "reboot", timeout=30)
-            for _ in range(300):
-                time.sleep(0.1)
-                rc, out, _ = self._run("status", n, timeout=10)
-                if rc == 0 and "sshd: answering" in out:
-                    break
+            # Down first (at most 3 s), then up again (at most 60 s).
+            for want_up, tries in ((False, 30), (True, 600)):
+                for _ in range(tries):
+                    rc, out, _ = self._run("status", n, timeout=10)
+                    if (rc == 0 and "sshd: answering" in out) == want_up:
+                        break
+                    time.sleep(0.1)
             done()
         threading.Thread(target=run, daemon=True).start()
 
     def release(self, n, wait=False):
-        """lab.sh down n (in a thread unless wait), then n is free again."""
+        """lab.sh down n (in a thread unless wait), then n is free again.
+        A host still booting is downed once its boot ends."""
+        with self.lock:
+            if n in self.booting:
+                self.doomed.add(n)
+                return
+
         def run():
             self.power_on(n)
             self._run("down", n, timeout=120)
@@ -150,6 +175,8 @@ class HostPool:
 
     def release_all(self):
         for n in list(self.used):
+            with self.lock:
+                self.booting.discard(n)
             self.release(n, wait=True)
 
 
