@@ -178,7 +178,8 @@ static void canonical_query(struct strbuf *out, const char *q)
 		}
 		q = e ? e + 1 : NULL;
 	}
-	qsort(pairs.v, pairs.n, sizeof(char *), cmp_str);
+	if (pairs.n)
+		qsort(pairs.v, pairs.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < pairs.n; i++) {
 		if (i)
 			strbuf_addch(out, '&');
