@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Create against a fake cloud API (tests/fakecloud/) whose instances are
+# lab hosts, split into phases from the machine's log (each line stamped in
+# ms as it is written), once alone and then PARALLEL at once in the same
+# store (the CA already made), printed side by side:
+#   api        the write to 'driver' .. the driver's IP wait, minus that wait
+#              (configure, CA/client certs, key, API calls)
+#   api_http   the sum of the HTTP requests' own times (all of create)
+#   wait_ip    the driver's wait for an IP (the fake boots a lab host)
+#   ssh        'Provisioning...' .. 'ssh: connected'
+#   provision  'ssh: connected' .. 'Restarting the Docker engine'
+#   engine     .. 'Docker is up and running!'
+#   total      the write to 'driver' until it returned
+#
+#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (default digitalocean, every host)
+# BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19).
+# Root, a build in build/. Another driver adds a case to profile() below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DRIVER=${1:-digitalocean}
+HOSTS=${BENCH_HOSTS:-111-129}
+BIN=${MACHINEFS:-build/fs/machinefs}
+W=$(mktemp -d /tmp/mfs-bench-cloud.XXXXXX)
+FAKE_PID=
+cleanup() {
+	fusermount3 -u "$W/mnt" 2>/dev/null || true
+	[ -z "$FAKE_PID" ] || { kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null || true; }
+	jobs -p | xargs -r kill 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+nhosts=$(python3 -c "import sys; sys.path.insert(0, 'tests/fakecloud'); import fakecloud; print(len(fakecloud.parse_range('$HOSTS')))")
+PARALLEL=${2:-$nhosts}
+[ "$PARALLEL" -le "$nhosts" ] || { echo "PARALLEL $PARALLEL > $nhosts lab hosts in '$HOSTS'" >&2; exit 2; }
+
+# profile: FAKE_CMD (the fake, without the common flags), set_options DIR,
+# and the log lines that open and close the driver's wait for an IP.
+profile() {
+	case $DRIVER in
+	digitalocean)
+		TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/digitalocean.py --token "$TOKEN")
+		set_options() {
+			echo "$TOKEN" >"$1/options/digitalocean-access-token"
+			echo "$API" >"$1/options/digitalocean-api-url"
+		}
+		IP_WAIT_START='Waiting for IP address'
+		IP_WAIT_END='Created droplet ID [0-9]+, IP address'
+		;;
+	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
+	esac
+}
+profile
+
+"${FAKE_CMD[@]}" --port-file "$W/port" --hosts "$HOSTS" --log "$W/fake.log" &
+FAKE_PID=$!
+for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
+API=http://127.0.0.1:$(cat "$W/port")
+mkdir -p "$W/store" "$W/mnt"
+"$BIN" -o "store=$W/store,refresh=3600" "$W/mnt"
+
+# stamp NAME: copy the machine's log to $W/NAME.stamped, each line
+# prefixed with the time in ms it was read.
+stamp() {
+	local f=$W/store/machines/$1/machinefs.log
+	tail -F -s 0.02 --pid=$$ -n +1 "$f" 2>/dev/null | while IFS= read -r line; do
+		t=${EPOCHREALTIME/./}
+		printf '%s %s\n' "${t:0:13}" "$line"
+	done >"$W/$1.stamped" &
+}
+
+# create NAME: prints "t0 t1" in ms around the driver write.
+create() {
+	mkdir "$W/mnt/$1"
+	set_options "$W/mnt/$1"
+	local t0=${EPOCHREALTIME/./}
+	echo "$DRIVER" >"$W/mnt/$1/driver" || echo "create $1 failed: $(cat "$W/mnt/$1/error")" >&2
+	local t1=${EPOCHREALTIME/./}
+	echo "${t0:0:13} ${t1:0:13}" >"$W/$1.times"
+}
+
+# phases NAME: "api api_http wait_ip ssh provision engine total" in ms.
+phases() {
+	read -r t0 t1 <"$W/$1.times"
+	awk -v t0="$t0" -v t1="$t1" -v ws="$IP_WAIT_START" -v we="$IP_WAIT_END" '
+		function at(re) { return re in seen ? seen[re] : 0 }
+		{ ms = $1; $1 = ""; $2 = ""; line = $0 }
+		line ~ ws && !w0 { w0 = ms }
+		line ~ we && !w1 { w1 = ms }
+		line ~ /Provisioning\.\.\./ && !p0 { p0 = ms }
+		line ~ /ssh: connected/ && !s1 { s1 = ms }
+		line ~ /Restarting the Docker engine/ && !e0 { e0 = ms }
+		line ~ /Docker is up and running!/ { up = ms }
+		match(line, /^ *http [A-Z]+ [^ ]+ [0-9]+ [0-9]+ms/) {
+			n = split(substr(line, RSTART, RLENGTH), f, " "); sub(/ms$/, "", f[n]); http += f[n]
+		}
+		END {
+			wait = (w1 && w0) ? w1 - w0 : 0
+			printf "%d %d %d %d %d %d %d\n", (p0 ? p0 - t0 : 0) - wait, http, wait,
+				(s1 && p0) ? s1 - p0 : 0, (e0 && s1) ? e0 - s1 : 0, (up && e0) ? up - e0 : 0, t1 - t0
+		}' "$W/$1.stamped"
+}
+
+# One create alone (it also makes the store's CA).
+stamp one
+create one
+sleep 0.3
+phases one >"$W/one.phases"
+rmdir "$W/mnt/one"
+# Its lab host is downed in the background: wait until the pool is whole.
+for _ in $(seq 300); do [ "$(curl -sf "$API/_hosts")" = "[]" ] && break; sleep 0.1; done
+
+# PARALLEL creates at once.
+names=()
+for i in $(seq "$PARALLEL"); do names+=("p$i"); stamp "p$i"; done
+b0=${EPOCHREALTIME/./}
+for n in "${names[@]}"; do create "$n" & done
+wait_creates() { for n in "${names[@]}"; do while [ ! -s "$W/$n.times" ]; do sleep 0.1; done; done; }
+wait_creates
+b1=${EPOCHREALTIME/./}
+sleep 0.3
+failed=0
+for n in "${names[@]}"; do
+	[ "$(cat "$W/mnt/$n/state" 2>/dev/null)" = Running ] || failed=$((failed + 1))
+	phases "$n" >>"$W/par.phases"
+done
+for n in "${names[@]}"; do rmdir "$W/mnt/$n" & done
+wait_rm() { for n in "${names[@]}"; do while [ -e "$W/mnt/$n" ]; do sleep 0.1; done; done; }
+wait_rm
+
+# Columns: median and max of each phase over the parallel creates.
+stats() { # COLUMN -> "median max"
+	cut -d' ' -f"$1" "$W/par.phases" | sort -n | awk '{ v[NR] = $1 } END { printf "%d %d", v[int((NR + 1) / 2)], v[NR] }'
+}
+echo "driver $DRIVER against its fake; $PARALLEL at once on lab hosts $HOSTS ($failed failed)"
+printf '%-10s %10s %14s %14s\n' phase one_ms "${PARALLEL}x_median" "${PARALLEL}x_max"
+i=1
+for p in api api_http wait_ip ssh provision engine total; do
+	one=$(cut -d' ' -f$i "$W/one.phases")
+	read -r med max <<<"$(stats $i)"
+	printf '%-10s %10s %14s %14s\n' "$p" "$one" "$med" "$max"
+	i=$((i + 1))
+done
+printf '%-10s %10s %14s\n' batch_wall "$(cut -d' ' -f7 "$W/one.phases")" "$(( (${b1:0:13} - ${b0:0:13}) ))"
