@@ -115,7 +115,8 @@ int aws_creds_resolve(const char *opt_access, const char *opt_secret, const char
 	const char *profile = env("AWS_PROFILE", NULL);
 	if (!profile)
 		profile = "default";
-	snprintf(out->source, sizeof(out->source), "file '%s' profile '%s'", path, profile);
+	/* A description for messages: long paths are shortened. */
+	snprintf(out->source, sizeof(out->source), "file '%.300s' profile '%.100s'", path, profile);
 	if (path_exists(path)) {
 		struct strbuf sb = STRBUF_INIT;
 		char e[ERR_MAX];

@@ -56,13 +56,18 @@ static int generic_configure(struct driver_ctx *ctx)
 		return error_set(ctx->err, EINVAL, "invalid port: want 1-65535");
 	const char *user = driver_opt(ctx, d, "generic-ssh-user");
 	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
-	snprintf(ctx->base->ssh_user, sizeof(ctx->base->ssh_user), "%s", user);
+	if (snprintf(ctx->base->ssh_user, sizeof(ctx->base->ssh_user), "%s", user) >=
+	    (int)sizeof(ctx->base->ssh_user))
+		return error_set(ctx->err, EINVAL, "generic-ssh-user is too long: at most %zu bytes",
+				 sizeof(ctx->base->ssh_user) - 1);
 	ctx->base->ssh_port = port;
 	p->engine_port = eport;
 
 	const char *key = driver_opt(ctx, d, "generic-ssh-key");
 	if (key && *key) {
-		snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", key);
+		if (snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", key) >= (int)sizeof(p->ssh_key))
+			return error_set(ctx->err, ENAMETOOLONG, "generic-ssh-key is too long: at most %zu bytes",
+					 sizeof(p->ssh_key) - 1);
 	} else {
 		/* No ssh-agent here: take the user's default key. */
 		const char *home = getenv("HOME") ? getenv("HOME") : "/root";
@@ -70,7 +75,9 @@ static int generic_configure(struct driver_ctx *ctx)
 		p->ssh_key[0] = '\0';
 		for (int i = 0; i < 2 && !*p->ssh_key; i++) {
 			char path[PATH_MAX];
-			snprintf(path, sizeof(path), "%s/.ssh/%s", home, names[i]);
+			if (snprintf(path, sizeof(path), "%s/.ssh/%s", home, names[i]) >=
+			    (int)sizeof(path))
+				break;
 			if (path_exists(path))
 				snprintf(p->ssh_key, sizeof(p->ssh_key), "%s", path);
 		}
@@ -80,8 +87,9 @@ static int generic_configure(struct driver_ctx *ctx)
 	}
 	char copy[PATH_MAX];
 	snprintf(copy, sizeof(copy), "%s", p->ssh_key);
-	snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/%s",
-		 ctx->dir, basename(copy));
+	if (snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/%s",
+		     ctx->dir, basename(copy)) >= (int)sizeof(ctx->base->ssh_key_path))
+		return error_set(ctx->err, ENAMETOOLONG, "the path of the key's copy is too long");
 	return 0;
 }
 

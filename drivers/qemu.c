@@ -88,9 +88,12 @@ static int qemu_configure(struct driver_ctx *ctx)
 				 accel ? accel : "");
 	snprintf(p->accel, sizeof(p->accel), "%s", accel);
 	const char *img = driver_opt(ctx, d, "qemu-boot-image");
-	if (img && *img)
-		snprintf(p->boot_image, sizeof(p->boot_image), "%s", img);
-	else
+	if (img && *img) {
+		if (snprintf(p->boot_image, sizeof(p->boot_image), "%s", img) >=
+		    (int)sizeof(p->boot_image))
+			return error_set(ctx->err, ENAMETOOLONG, "qemu-boot-image is too long: at most %zu bytes",
+					 sizeof(p->boot_image) - 1);
+	} else
 		snprintf(p->boot_image, sizeof(p->boot_image), "%s", qemu_guest_default());
 	char sock[PATH_MAX];
 	path_in(ctx, "qmp.sock", sock, sizeof(sock));

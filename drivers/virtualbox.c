@@ -213,38 +213,82 @@ static void iso_source(const struct driver_ctx *ctx, char *path, size_t len, boo
 	}
 }
 
+/* curl asks this about once a second and between reads: 1 aborts. */
+static int download_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+			     curl_off_t ultotal, curl_off_t ulnow)
+{
+	return driver_cancelled(arg) ? 1 : 0;
+}
+
+/* The whole download's bound: MACHINEFS_DOWNLOAD_TIMEOUT seconds (default
+ * 30 minutes); a transfer that stalls below 1 KiB/s for a minute ends
+ * sooner. */
+static long download_timeout(void)
+{
+	const char *t = getenv("MACHINEFS_DOWNLOAD_TIMEOUT");
+	long s = t ? atol(t) : 0;
+	return s > 0 ? s : 30 * 60;
+}
+
+/* url into dst through a temp file of its own (two creates may download
+ * at once), renamed into place when complete. Obeys cancel. */
 static int download(struct driver_ctx *ctx, const char *url, const char *dst)
 {
-	char tmp[PATH_MAX + 16], dir[PATH_MAX + 8];
-	snprintf(dir, sizeof(dir), "%s/cache", ctx->store);
+	char tmp[PATH_MAX + 32], dir[PATH_MAX + 8];
+	if (snprintf(dir, sizeof(dir), "%s/cache", ctx->store) >= (int)sizeof(dir) ||
+	    snprintf(tmp, sizeof(tmp), "%s.download-XXXXXX", dst) >= (int)sizeof(tmp))
+		return error_set(ctx->err, ENAMETOOLONG, "the store path is too long for the image cache");
 	int rc = mkdir_p(dir, 0700, ctx->err);
 	if (rc)
 		return rc;
-	snprintf(tmp, sizeof(tmp), "%s.download", dst);
-	FILE *f = fopen(tmp, "wb");
-	if (!f)
-		return error_errno(ctx->err, errno, "cannot write '%s'", tmp);
-	driver_log(ctx, "Downloading %s from %s...", dst, url);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+	if (!f) {
+		rc = error_errno(ctx->err, errno, "cannot write '%s'", tmp);
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return rc;
+	}
+	long timeout = download_timeout();
+	driver_log(ctx, "Downloading %s from %s (at most %ld s)...", dst, url, timeout);
 	CURL *c = curl_easy_init();
 	if (!c) {
 		fclose(f);
+		unlink(tmp);
 		return error_set(ctx->err, ENOMEM, "cannot start a download");
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, download_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, ctx);
 	CURLcode cc = curl_easy_perform(c);
 	curl_easy_cleanup(c);
-	if (fclose(f) || cc != CURLE_OK) {
+	int closed = fclose(f);
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		rc = error_set(ctx->err, EINTR, "download of '%s' cancelled", url);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		rc = error_set(ctx->err, ETIMEDOUT, "cannot download '%s': %s", url,
+			       curl_easy_strerror(cc));
+	else if (cc != CURLE_OK || closed)
+		rc = error_set(ctx->err, EIO, "cannot download '%s': %s", url,
+			       cc != CURLE_OK ? curl_easy_strerror(cc) : "write error");
+	else if (rename(tmp, dst) < 0)
+		rc = error_errno(ctx->err, errno, "cannot rename '%s'", tmp);
+	if (rc)
 		unlink(tmp);
-		return error_set(ctx->err, EIO, "cannot download '%s': %s", url,
-				 cc != CURLE_OK ? curl_easy_strerror(cc) : "write error");
-	}
-	if (rename(tmp, dst) < 0)
-		return error_errno(ctx->err, errno, "cannot rename '%s'", tmp);
-	return 0;
+	return rc;
 }
 
 static int list_hostonly(struct driver_ctx *ctx, struct vbm_hostonly *nets)
@@ -882,8 +926,12 @@ static int vbox_create(struct driver_ctx *ctx)
 	char dir[PATH_MAX] = "/home", name[256] = "hosthome";
 	if (*p->share_folder) {
 		const char *colon = strrchr(p->share_folder, ':');
-		snprintf(dir, sizeof(dir), "%.*s", (int)(colon ? colon - p->share_folder : (long)strlen(p->share_folder)), p->share_folder);
-		snprintf(name, sizeof(name), "%s", colon ? colon + 1 : "");
+		size_t dirlen = colon ? (size_t)(colon - p->share_folder) : strlen(p->share_folder);
+		if (dirlen >= sizeof(dir) ||
+		    snprintf(name, sizeof(name), "%s", colon ? colon + 1 : "") >= (int)sizeof(name))
+			return error_set(ctx->err, ENAMETOOLONG,
+					 "virtualbox-share-folder '%.64s...' is too long", p->share_folder);
+		snprintf(dir, sizeof(dir), "%.*s", (int)dirlen, p->share_folder);
 	}
 	struct stat sb;
 	if (!p->no_share && *dir && stat(dir, &sb) == 0) {
@@ -891,9 +939,12 @@ static int vbox_create(struct driver_ctx *ctx)
 			const char *d = dir;
 			while (*d == '/')
 				d++;
-			snprintf(name, sizeof(name), "%s", d);
+			if (snprintf(name, sizeof(name), "%s", d) >= (int)sizeof(name))
+				return error_set(ctx->err, ENAMETOOLONG,
+						 "shared folder '%.64s...' is too long for a share name: write dir:name to 'options/virtualbox-share-folder'",
+						 dir);
 		}
-		char extra[300];
+		char extra[320];
 		snprintf(extra, sizeof(extra), "VBoxInternal2/SharedFoldersEnableSymlinksCreate/%s", name);
 		rc = VBM(ctx, NULL, "sharedfolder", "add", ctx->machine, "--name", name, "--hostpath",
 			 dir, "--automount");

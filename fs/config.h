@@ -18,7 +18,8 @@ const struct driver_option *host_option_find(const char *name);
 cJSON *host_options_new(const struct option_set *opts, const char *store,
 			const char *machine_dir);
 /* EngineOptions of a record; free with engine_options_clear. */
-void host_options_engine(const cJSON *config, struct engine_options *eo);
+/* -EINVAL (eo still filled, to clear) when a value does not fit its field. */
+int host_options_engine(const cJSON *config, struct engine_options *eo, char *err);
 void engine_options_clear(struct engine_options *eo);
 
 /* A new record for m (driver chosen and configured). */

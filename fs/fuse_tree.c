@@ -215,10 +215,8 @@ enoent:
 /* The real file behind certs/X and ssh/key, ssh/known_hosts. */
 static bool backing_path(struct node *n, char *buf, size_t len)
 {
-	if (n->kind == N_CERT) {
-		snprintf(buf, len, "%s/%s", n->m->dir, n->leaf);
-		return true;
-	}
+	if (n->kind == N_CERT)
+		return snprintf(buf, len, "%s/%s", n->m->dir, n->leaf) < (int)len;
 	if (n->kind == N_SSH_FILE && !strcmp(n->leaf, "key")) {
 		pthread_mutex_lock(&n->m->lock);
 		snprintf(buf, len, "%s", n->m->base.ssh_key_path);

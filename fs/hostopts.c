@@ -1,5 +1,6 @@
 /* The create options every driver shares (engine-*, swarm-*, tls-san)
  * and where they land in config.json's HostOptions. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -138,7 +139,17 @@ cJSON *host_options_new(const struct option_set *opts, const char *store,
 	return ho;
 }
 
-void host_options_engine(const cJSON *config, struct engine_options *eo)
+/* Copy a value into its fixed field, or say it does not fit. */
+static int fit(char *dst, size_t len, const char *value, const char *option, char *err)
+{
+	if (snprintf(dst, len, "%s", value) < (int)len)
+		return 0;
+	dst[0] = '\0';
+	return error_set(err, EINVAL, "the value of '%s' is too long: %zu bytes, at most %zu",
+			 option, strlen(value), len - 1);
+}
+
+int host_options_engine(const cJSON *config, struct engine_options *eo, char *err)
 {
 	const cJSON *ho = json_obj(config, "HostOptions");
 	const cJSON *e = json_obj(ho, "EngineOptions");
@@ -148,15 +159,21 @@ void host_options_engine(const cJSON *config, struct engine_options *eo)
 	json_list(e, "InsecureRegistry", &eo->insecure_registry);
 	json_list(e, "Labels", &eo->labels);
 	json_list(e, "RegistryMirror", &eo->registry_mirror);
-	snprintf(eo->storage_driver, sizeof(eo->storage_driver), "%s",
-		 json_str(e, "StorageDriver", ""));
-	snprintf(eo->install_url, sizeof(eo->install_url), "%s",
-		 json_str(e, "InstallURL", "https://get.docker.com"));
-	snprintf(eo->log_level, sizeof(eo->log_level), "%s", json_str(e, "LogLevel", ""));
-	snprintf(eo->graph_dir, sizeof(eo->graph_dir), "%s", json_str(e, "GraphDir", ""));
 	eo->ipv6 = json_bool(e, "Ipv6", false);
 	eo->selinux_enabled = json_bool(e, "SelinuxEnabled", false);
 	eo->tls_verify = json_bool(e, "TlsVerify", true);
+	int rc = fit(eo->storage_driver, sizeof(eo->storage_driver),
+		     json_str(e, "StorageDriver", ""), "engine-storage-driver", err);
+	if (!rc)
+		rc = fit(eo->install_url, sizeof(eo->install_url),
+			 json_str(e, "InstallURL", "https://get.docker.com"), "engine-install-url", err);
+	if (!rc)
+		rc = fit(eo->log_level, sizeof(eo->log_level), json_str(e, "LogLevel", ""),
+			 "EngineOptions.LogLevel", err);
+	if (!rc)
+		rc = fit(eo->graph_dir, sizeof(eo->graph_dir), json_str(e, "GraphDir", ""),
+			 "EngineOptions.GraphDir", err);
+	return rc;
 }
 
 void engine_options_clear(struct engine_options *eo)

@@ -57,7 +57,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	machine_drv_url(m, &ctx, url, sizeof(url));
 	listen_port = machine_drv_engine_listen_port(m, &ctx);
 	machine_drv_ssh_host(m, &ctx, ssh_host, sizeof(ssh_host));
-	host_options_engine(m->config, &eo);
+	int eo_rc = host_options_engine(m->config, &eo, err);
 	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
 	json_list(ao, "ServerCertSANs", &sans);
 	const char *root = m->root;
@@ -74,6 +74,11 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	if (!*ckey)
 		snprintf(ckey, sizeof(ckey), "%s/certs/key.pem", root);
 	pthread_mutex_unlock(&m->lock);
+	if (eo_rc) {
+		engine_options_clear(&eo);
+		strlist_clear(&sans);
+		return eo_rc;
+	}
 
 	snprintf(known, sizeof(known), "%s/known_hosts", m->dir);
 	snprintf(server_cert, sizeof(server_cert), "%s/server.pem", m->dir);

@@ -47,4 +47,12 @@ if command -v tcsh >/dev/null; then
 fi
 expect_eq "cmd: refuses what it cannot escape" "$(cat $M/env.cmd)" ""
 [ -e "$CANARY" ] && fail "a value ran code" || ok
+
+# A value longer than its field is refused, not cut short.
+G=$MNT/g
+mkdir $G
+put $G/options/generic-ip-address 127.0.0.1
+put $G/options/generic-ssh-user "$(printf 'u%.0s' $(seq 100))"
+expect_errno EINVAL put $G/driver generic
+expect_eq "too long: error" "$(cat $G/error)" "generic-ssh-user is too long: at most 63 bytes"
 finish

@@ -77,7 +77,7 @@ static void test_qmp(void)
 	CHECK(strstr(err, "qmp.sock") != NULL);
 
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+	CHECK(snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path) < (int)sizeof(a.sun_path));
 	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) == 0);
 	CHECK(listen(listen_fd, 4) == 0);

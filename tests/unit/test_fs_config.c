@@ -37,7 +37,7 @@ static char *replace_all(const char *s, const char *from, const char *to)
 
 static void copy_fixture(const char *root, const char *name)
 {
-	char src[4096], dst[4096], dir[4096];
+	char src[4096], dst[4200], dir[4096];
 	snprintf(src, sizeof(src), "%s/tests/fixtures/dm-store/machines/%s/config.json",
 		 getenv("SRCDIR"), name);
 	snprintf(dir, sizeof(dir), "%s/machines/%s", root, name);
@@ -65,7 +65,7 @@ static void test_round_trip(void)
 		CHECK(m->config != NULL);
 		CHECK(config_save(m, err) == 0);
 		pthread_mutex_unlock(&m->lock);
-		char path[4096];
+		char path[4200];
 		snprintf(path, sizeof(path), "%s/machines/%s/config.json", root, names[i]);
 		char *got = slurp(path);
 		snprintf(path, sizeof(path), "%s/tests/fixtures/dm-store/machines/%s/config.json",

@@ -74,7 +74,7 @@ static void split(const char *csv, struct strlist *l)
 
 int main(void)
 {
-	char err[ERR_MAX] = "", path[6][1024], known[1024], mdir[1024], certdir[1024];
+	char err[ERR_MAX] = "", path[6][1100], known[1100], mdir[1024], certdir[1024];
 	struct engine_options eo = { 0 };
 	struct strlist sans = STRLIST_INIT;
 	int rc;
