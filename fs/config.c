@@ -157,6 +157,7 @@ int config_save(struct machine *m, char *err)
 	if (!m->config)
 		return 0;
 	config_sync_driver(m);
+	machine_secrets_update_locked(m);
 	struct strbuf sb = STRBUF_INIT;
 	json_emit_go(&sb, m->config);
 	char path[PATH_MAX + 16];
@@ -180,9 +181,13 @@ void config_render_masked(struct machine *m, struct strbuf *sb)
 		if (*v)
 			json_put_str(d, o->json_key, "****");
 	}
-	json_emit_go(sb, copy);
-	strbuf_addch(sb, '\n');
+	struct strbuf text = STRBUF_INIT;
+	json_emit_go(&text, copy);
+	strbuf_addch(&text, '\n');
 	cJSON_Delete(copy);
+	machine_mask(m, &text);
+	strbuf_addstr(sb, strbuf_str(&text));
+	strbuf_release(&text);
 }
 
 int record_load(struct machine *m, char *err)
@@ -230,6 +235,7 @@ int record_load(struct machine *m, char *err)
 
 int record_save(struct machine *m, char *err)
 {
+	machine_secrets_update_locked(m);
 	cJSON *r = cJSON_CreateObject();
 	json_put_str(r, "Driver", m->driver_name);
 	cJSON *o = cJSON_CreateObject();

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "fs/core.h"
+#include "lib/json.h"
+#include "lib/mask.h"
 
 bool machine_name_valid(const char *name)
 {
@@ -39,6 +41,7 @@ struct machine *machine_new(struct store *s, const char *root, const char *name)
 	m->refs = 1;
 	m->changed = time(NULL);
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->secrets_lock, NULL);
 	return m;
 }
 
@@ -50,6 +53,8 @@ static void machine_free(struct machine *m)
 	option_set_clear(&m->scratch);
 	free(m->engine); /* plain data (fs/engine.c) */
 	pthread_mutex_destroy(&m->lock);
+	strlist_clear(&m->secrets);
+	pthread_mutex_destroy(&m->secrets_lock);
 	free(m);
 }
 
@@ -95,6 +100,36 @@ void machine_log_path(const struct machine *m, char *buf, size_t len)
 	snprintf(buf, len, "%s/machinefs.log", m->dir);
 }
 
+void machine_secrets_update_locked(struct machine *m)
+{
+	struct strlist s = STRLIST_INIT;
+
+	for (size_t i = 0; i < m->opts.names.n; i++) {
+		const struct driver_option *o = option_lookup(m->opts.names.v[i]);
+		if (o && (o->flags & OPT_SECRET))
+			mask_add(&s, m->opts.values.v[i]);
+		mask_add_url_creds(&s, m->opts.values.v[i]);
+	}
+	const cJSON *d = json_obj(m->config, "Driver");
+	for (const struct driver_option *o = m->driver ? m->driver->options : NULL;
+	     d && o && o->name; o++)
+		if ((o->flags & OPT_SECRET) && o->json_key)
+			mask_add(&s, json_str(d, o->json_key, ""));
+	const cJSON *eo = json_obj(json_obj(m->config, "HostOptions"), "EngineOptions");
+	mask_add_url_creds(&s, json_str(eo, "InstallURL", ""));
+	pthread_mutex_lock(&m->secrets_lock);
+	strlist_clear(&m->secrets);
+	m->secrets = s;
+	pthread_mutex_unlock(&m->secrets_lock);
+}
+
+void machine_mask(struct machine *m, struct strbuf *sb)
+{
+	pthread_mutex_lock(&m->secrets_lock);
+	mask_text(sb, &m->secrets);
+	pthread_mutex_unlock(&m->secrets_lock);
+}
+
 void machine_log(struct machine *m, const char *fmt, ...)
 {
 	char path[PATH_MAX + 16];
@@ -112,6 +147,8 @@ void machine_log(struct machine *m, const char *fmt, ...)
 	va_end(ap);
 	if (sb.buf[sb.len - 1] != '\n')
 		strbuf_addch(&sb, '\n');
+	/* No secret reaches the log file, whoever wrote the line. */
+	machine_mask(m, &sb);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		ssize_t w = write(fd, sb.buf, sb.len);

@@ -52,6 +52,12 @@ struct machine {
 	struct engine_seen *engine;  /* last engine probe (fs/engine.c); NULL: none yet */
 	volatile int cancel;         /* set to stop the running command */
 	unsigned version;            /* atomic; bumped by machine_changed() */
+
+	/* Taken after lock when both are (never before it): machine_log
+	 * takes only this one. */
+	pthread_mutex_t secrets_lock;
+	struct strlist secrets;      /* protected by secrets_lock: values masked
+	                              * in log, error, config.json, options/ */
 };
 
 /* Open the store at root (made if missing) and load every machine.
@@ -105,6 +111,11 @@ int store_remove(struct store *s, struct machine *m, bool force, char *err);
 void machine_log(struct machine *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void machine_log_path(const struct machine *m, char *buf, size_t len);
+/* Rebuild m->secrets from the options (OPT_SECRET values, credentials in
+ * URLs) and config.json's secret Driver keys. Caller holds m->lock. */
+void machine_secrets_update_locked(struct machine *m);
+/* Mask m's secrets (and URL credentials) in sb. Any lock state. */
+void machine_mask(struct machine *m, struct strbuf *sb);
 
 /* Refresh the state of every idle machine once (background thread). */
 void store_refresh_states(struct store *s);

@@ -199,10 +199,15 @@ bool machine_option_get(struct machine *m, const char *name, struct strbuf *sb)
 	}
 	if (v) {
 		const struct driver_option *o = option_lookup(name);
-		if (o && (o->flags & OPT_SECRET) && *v)
+		if (o && (o->flags & OPT_SECRET) && *v) {
 			strbuf_addstr(sb, "****");
-		else
-			strbuf_addstr(sb, v);
+		} else {
+			struct strbuf shown = STRBUF_INIT;
+			strbuf_addstr(&shown, v);
+			machine_mask(m, &shown); /* credentials in a URL */
+			strbuf_addstr(sb, strbuf_str(&shown));
+			strbuf_release(&shown);
+		}
 		if (*v)
 			strbuf_addch(sb, '\n');
 	}

@@ -305,10 +305,13 @@ void render_error(struct machine *m, struct strbuf *sb)
 {
 	pthread_mutex_lock(&m->lock);
 	if (*m->error) {
-		/* One line. */
+		/* One line, secrets masked. */
+		struct strbuf e = STRBUF_INIT;
 		for (const char *p = m->error; *p; p++)
-			strbuf_addch(sb, *p == '\n' ? ' ' : *p);
-		strbuf_addch(sb, '\n');
+			strbuf_addch(&e, *p == '\n' ? ' ' : *p);
+		machine_mask(m, &e);
+		strbuf_addf(sb, "%s\n", e.buf);
+		strbuf_release(&e);
 	}
 	pthread_mutex_unlock(&m->lock);
 }

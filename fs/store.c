@@ -79,6 +79,7 @@ static void load_machine(struct machine *m)
 		m->state = MS_ERROR;
 		snprintf(m->error, sizeof(m->error), "%s", err);
 	}
+	machine_secrets_update_locked(m); /* no other thread sees m yet */
 }
 
 static int cmp_machine(const void *a, const void *b)
