@@ -623,7 +623,7 @@ int store_remove(struct store *s, struct machine *m, bool force, char *err)
 	return run_cmd(m, find_cmd(force ? "rm-force" : "rm"), err);
 }
 
-void machine_refresh_state(struct machine *m)
+void machine_refresh_state(struct machine *m, volatile int *cancel)
 {
 	pthread_mutex_lock(&m->lock);
 	bool idle = !m->busy && m->created && m->driver && m->driver->state && !m->removed;
@@ -633,14 +633,20 @@ void machine_refresh_state(struct machine *m)
 		return;
 	struct call c;
 	call_begin(&c, m);
+	/* Not the machine's flag: that one belongs to its commands. */
+	c.ctx.cancel = cancel;
 	enum machine_state st = MS_NONE;
 	int rc = machine_drv_state(m, &c.ctx, &st);
 	char url[1024] = "", version[64] = "", e[ERR_MAX] = "";
 	enum engine_reach reach = ENGINE_NOT_TRIED;
 	int erc = -EHOSTDOWN;
-	if (!rc && st == MS_RUNNING && machine_drv_url(m, &c.ctx, url, sizeof(url)) == 0)
+	bool stop = cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED);
+	if (!stop && !rc && st == MS_RUNNING &&
+	    machine_drv_url(m, &c.ctx, url, sizeof(url)) == 0)
 		erc = check_engine(m, url, version, sizeof(version), &reach, e);
 	call_end(&c);
+	if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
+		return; /* unmount: what the check saw is not the machine's state */
 	bool changed_any = false;
 	pthread_mutex_lock(&m->lock);
 	if (m->gen == gen && !m->busy) {

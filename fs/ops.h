@@ -15,6 +15,8 @@ const char *const *ctl_command_names(size_t *n);
 bool ctl_command_allowed(const struct machine *m, const char *name);
 
 /* One background state check of m if it is idle. */
-void machine_refresh_state(struct machine *m);
+/* cancel (may be NULL): the refresher's own flag, set at unmount; a
+ * check it cuts short records nothing. */
+void machine_refresh_state(struct machine *m, volatile int *cancel);
 
 #endif

@@ -15,6 +15,7 @@ static struct {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping; /* protected by stop_lock */
+	volatile int cancel; /* set at stop: every state check gives up */
 	int interval;
 } R = { .stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cond = PTHREAD_COND_INITIALIZER };
 
@@ -45,7 +46,7 @@ static void *sweep_worker(void *arg)
 		struct machine *m = store_get(w->s, w->names.v[i]);
 		if (!m)
 			continue;
-		machine_refresh_state(m);
+		machine_refresh_state(m, &R.cancel);
 		machine_put(m);
 	}
 	return NULL;
@@ -94,6 +95,7 @@ int store_refresher_start(struct store *s, int interval)
 		return -EALREADY;
 	R.interval = interval > 0 ? interval : 10;
 	R.stopping = false;
+	__atomic_store_n(&R.cancel, 0, __ATOMIC_RELAXED);
 	int rc = pthread_create(&R.thread, NULL, refresher_main, s);
 	if (rc)
 		return -rc;
@@ -108,8 +110,11 @@ void store_refresher_stop(struct store *s)
 		return;
 	pthread_mutex_lock(&R.stop_lock);
 	R.stopping = true;
+	__atomic_store_n(&R.cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&R.stop_cond);
 	pthread_mutex_unlock(&R.stop_lock);
+	/* Every wait in a state check obeys R.cancel (lookups, connects,
+	 * children): the sweep ends within a slice. */
 	pthread_join(R.thread, NULL);
 	R.running = false;
 }

@@ -22,6 +22,7 @@
 
 #include "lib/err.h"
 #include "lib/fileutil.h"
+#include "lib/resolve.h"
 #include "provision/ssh_priv.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -235,16 +236,15 @@ static int tcp_connect(struct ssh_conn *c, const struct ssh_target *t,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
 	char port[16], text[128];
-	int ret = -EHOSTUNREACH, gai;
+	int ret = -EHOSTUNREACH;
+	int64_t left = deadline - ssh_now_ms();
 
 	snprintf(port, sizeof(port), "%d", t->port);
-	gai = getaddrinfo(t->host, port, &hints, &res);
-	if (gai)
-		return error_set(err, gai == EAI_NONAME ? EHOSTUNREACH : EIO,
-				 "cannot resolve '%s': %s", t->host,
-				 gai == EAI_SYSTEM ? errtext(errno, text, sizeof(text))
-						   : ssh_lower(gai_strerror(gai), text,
-							       sizeof(text)));
+	/* The lookup too is bounded by the connect timeout and obeys cancel. */
+	ret = resolve(t->host, port, &hints, &res, left > 0 ? (int)left : 1, c->cancel, err);
+	if (ret)
+		return ret;
+	ret = -EHOSTUNREACH;
 	for (ai = res; ai; ai = ai->ai_next) {
 		ret = tcp_connect_one(c, ai, deadline);
 		if (!ret || ret == -ECANCELED || ret == -ETIMEDOUT)
