@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 #include "lib/resolve.h"
@@ -97,6 +98,9 @@ static int generic_configure(struct driver_ctx *ctx)
 static int generic_precreate(struct driver_ctx *ctx)
 {
 	const struct generic_priv *p = ctx->priv;
+	int rc = fence_check(p->ssh_key, ctx->err);
+	if (rc)
+		return rc;
 	if (access(p->ssh_key, R_OK) < 0)
 		return error_errno(ctx->err, errno, "cannot read SSH key '%s'", p->ssh_key);
 	return 0;

@@ -22,6 +22,8 @@
 
 #include "drivers/qmp.h"
 #include "lib/err.h"
+#include "lib/fence.h"
+#include "lib/spawn.h"
 #include "lib/fileutil.h"
 #include "lib/strbuf.h"
 
@@ -41,13 +43,17 @@ const char *qemu_guest_default(void)
 static bool is_file(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	return !fence_check(path, NULL) && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_size > 0;
 }
 
 int qemu_image_find(const char *path, int memory_mb, struct qemu_image *img, char *err)
 {
 	struct stat st;
 	memset(img, 0, sizeof(*img));
+	int rc = fence_check(path, err);
+	if (rc)
+		return rc;
 	if (stat(path, &st) < 0)
 		return error_set(err, ENOENT,
 				 "boot image '%s' does not exist: build it with tools/guest-image/build.sh "
@@ -252,30 +258,15 @@ int qemu_free_ports(int *ports, int n, char *err)
 }
 
 /* Run argv with stdin /dev/null, stdout+stderr appended to log (or
- * /dev/null), and wait. 0 on exit status 0; else -EIO with the last line
+ * discarded), and wait. 0 on exit status 0; else -EIO with the last line
  * of the log. */
 static int run_prog(char *const argv[], const char *log, char *err)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		return error_errno(err, errno, "cannot run '%s'", argv[0]);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0600) : open("/dev/null", O_WRONLY);
-		if (in < 0 || out < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(out, 2);
-		close_range(3, ~0U, 0);
-		setsid(); /* Ctrl-C on the daemon's terminal is not the VM's */
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, errno, "waitpid '%s'", argv[0]);
+	struct spawn_req req = { .argv = (const char *const *)argv, .log_path = log };
+	int status = 0;
+	int rc = spawn_run(&req, &status, err);
+	if (rc)
+		return rc;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	char last[400] = "";
@@ -288,8 +279,6 @@ static int run_prog(char *const argv[], const char *log, char *err)
 		}
 		strbuf_release(&sb);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return error_set(err, ENOENT, "cannot run '%s': not installed", argv[0]);
 	return error_set(err, EIO, "'%s' failed (status %d)%s%s", argv[0],
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
 			 *last ? ": " : "", last);

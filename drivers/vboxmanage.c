@@ -4,15 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "lib/spawn.h"
 
 static bool executable(const char *dir, char *path, size_t len)
 {
@@ -83,50 +81,16 @@ int vbm_run(struct driver_ctx *ctx, struct strbuf *out, struct strbuf *errout,
 	for (size_t i = 0; i < argc; i++)
 		av[i + 1] = (char *)argv[i];
 
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
 	struct strbuf so = STRBUF_INIT, se = STRBUF_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	pid_t pid = -1;
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		rc = error_errno(ctx->err, errno, "cannot run VBoxManage");
-		goto out;
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	int e = posix_spawn(&pid, exe, &fa, NULL, av, environ);
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	if (e) {
-		rc = error_errno(ctx->err, e, "cannot run '%s'", exe);
-		goto out;
-	}
-	struct pollfd pfd[2] = { { .fd = po[0], .events = POLLIN }, { .fd = pe[0], .events = POLLIN } };
-	int open_fds = 2;
-	while (open_fds) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			char buf[4096];
-			ssize_t n = read(pfd[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				strbuf_add(i ? &se : &so, buf, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
+	/* No deadline yet: see issue 8 item 7. Cancel (Ctrl-C, unmount) stops it. */
+	struct spawn_req req = { .argv = (const char *const *)av, .out = &so, .errout = &se,
+				 .cancel = ctx->cancel };
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	rc = spawn_run(&req, &status, ctx->err);
+	if (rc) {
+		driver_log(ctx, "%s", ctx->err);
+		goto out;
+	}
 	char line[300];
 	last_line(strbuf_str(&se), line, sizeof(line));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) || strstr(strbuf_str(&se), "error:")) {
@@ -137,13 +101,6 @@ int vbm_run(struct driver_ctx *ctx, struct strbuf *out, struct strbuf *errout,
 		driver_log(ctx, "%s", ctx->err);
 	}
 out:
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
 	if (out)
 		strbuf_addstr(out, strbuf_str(&so));
 	if (errout)

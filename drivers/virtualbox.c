@@ -35,6 +35,7 @@
 #include "drivers/driver.h"
 #include "drivers/sshkey.h"
 #include "drivers/vboxmanage.h"
+#include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 #include "provision/ssh.h"
@@ -332,6 +333,8 @@ static int vbox_precreate(struct driver_ctx *ctx)
 	iso_source(ctx, iso, sizeof(iso), &dl);
 	if (dl)
 		rc = download(ctx, p->b2d_url, iso);
+	else if ((rc = fence_check(iso, ctx->err)))
+		;
 	else if (access(iso, R_OK) < 0)
 		rc = *p->b2d_url ? error_errno(ctx->err, errno, "cannot read the boot image '%s'", iso)
 				 : error_set(ctx->err, ENOENT, "no boot image '%s': build it with tools/guest-image/build.sh (needs xorriso) or write an ISO's path or URL to 'options/virtualbox-boot2docker-url'", iso);
@@ -934,7 +937,7 @@ static int vbox_create(struct driver_ctx *ctx)
 		snprintf(dir, sizeof(dir), "%.*s", (int)dirlen, p->share_folder);
 	}
 	struct stat sb;
-	if (!p->no_share && *dir && stat(dir, &sb) == 0) {
+	if (!p->no_share && *dir && !fence_check(dir, NULL) && stat(dir, &sb) == 0) {
 		if (!*name) {
 			const char *d = dir;
 			while (*d == '/')

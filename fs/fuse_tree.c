@@ -1141,6 +1141,19 @@ out:
 	return rc < 0 ? 1 : 0;
 }
 
+char *fuse_tree_mountpoint(const struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	for (int i = 0; i < args->argc; i++)
+		fuse_opt_add_arg(&copy, args->argv[i]);
+	struct fuse_cmdline_opts opts = { 0 };
+	char *mnt = NULL;
+	if (fuse_parse_cmdline(&copy, &opts) == 0)
+		mnt = opts.mountpoint;
+	fuse_opt_free_args(&copy);
+	return mnt;
+}
+
 void fuse_tree_help(struct fuse_args *args)
 {
 	fuse_cmdline_help();

@@ -3,12 +3,14 @@
  * The STORE argument is what mount(8) passes through fuse3's mount helper
  * (`mount -t fuse.machinefs STORE MOUNTPOINT`, an fstab line); `-o store=`
  * says the same and wins. */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fuse.h>
 #include <fuse_lowlevel.h>
@@ -16,6 +18,8 @@
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
 #include "fs/reporting.h"
+#include "lib/err.h"
+#include "lib/fence.h"
 
 #ifndef MACHINEFS_VERSION
 #define MACHINEFS_VERSION "0.0.0"
@@ -83,6 +87,34 @@ static void usage(const char *prog)
 	       prog);
 }
 
+/* The daemon never touches its own mount (issue 15): it works from "/",
+ * its children get an environment without paths in the mount, and a
+ * store inside the mount is refused. root is made absolute first. */
+static int fence_mount(const struct fuse_args *args, char *root, size_t len, char *err)
+{
+	if (root[0] != '/') {
+		char cwd[PATH_MAX], abs[PATH_MAX * 2];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return error_errno(err, errno, "cannot resolve the store '%s'", root);
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, root);
+		if (strlen(abs) >= len)
+			return error_set(err, ENAMETOOLONG, "store path too long: '%s'", abs);
+		snprintf(root, len, "%s", abs);
+	}
+	char *mnt = fuse_tree_mountpoint(args);
+	int rc = 0;
+	if (mnt) {
+		rc = fence_set(mnt, err);
+		if (!rc && fence_check(root, NULL))
+			rc = error_set(err, EINVAL, "the store '%s' is inside the mount point '%s': choose a store outside it",
+				       root, mnt);
+	}
+	free(mnt);
+	if (!rc && chdir("/") < 0)
+		rc = error_errno(err, errno, "cannot change to '/'");
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -117,8 +149,13 @@ int main(int argc, char *argv[])
 		snprintf(root, sizeof(root), "%s/.docker/machine",
 			 getenv("HOME") ? getenv("HOME") : "/root");
 
-	struct store *s;
 	char err[ERR_MAX];
+	if (fence_mount(&args, root, sizeof(root), err)) {
+		fprintf(stderr, "machinefs: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	struct store *s;
 	if (store_open(root, &s, err)) {
 		fprintf(stderr, "machinefs: %s\n", err);
 		rc = 1;

@@ -494,6 +494,7 @@ static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const cha
 {
 	pthread_mutex_lock(&m->lock);
 	m->busy = NULL;
+	m->cancel = 0; /* it was for this command; the state checks go on */
 	m->gen++;
 	m->changed = time(NULL);
 	if (!m->removed) {

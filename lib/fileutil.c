@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fence.h"
 
 static int fsync_dir_of(const char *path)
 {
@@ -67,6 +68,9 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 
 int read_file(const char *path, struct strbuf *sb, char *err)
 {
+	int rc = fence_check(path, err);
+	if (rc)
+		return rc;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno(err, errno, "cannot open '%s'", path);
@@ -152,5 +156,5 @@ int remove_tree(const char *path, char *err)
 bool path_exists(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0;
+	return !fence_check(path, NULL) && stat(path, &st) == 0;
 }

@@ -21,6 +21,7 @@ int copy_file(const char *src, const char *dst, mode_t mode, char *err);
 int mkdir_p(const char *path, mode_t mode, char *err);
 /* rm -rf; a missing path is success. */
 int remove_tree(const char *path, char *err);
+/* false for a path in the daemon's own mount (see fence.h) */
 bool path_exists(const char *path);
 
 #endif
