@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <openssl/bn.h>
@@ -20,6 +19,7 @@
 
 #include "lib/err.h"
 #include "lib/fileutil.h"
+#include "lib/spawn.h"
 #include "lib/strbuf.h"
 
 /* An SSH wire string: 4-byte length, bytes. */
@@ -89,8 +89,6 @@ out:
 	return rc;
 }
 
-extern char **environ;
-
 int sshkey_generate_ed25519(const char *path, const char *comment, char *err)
 {
 	char pub[PATH_MAX + 8];
@@ -99,20 +97,13 @@ int sshkey_generate_ed25519(const char *path, const char *comment, char *err)
 	unlink(pub);
 	char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", (char *)comment,
 			 "-f", (char *)path, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, "ssh-keygen", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	struct spawn_req req = { .argv = (const char *const *)argv, .timeout_ms = 30000 };
+	int status = 0;
+	int rc = spawn_run(&req, &status, err);
+	if (rc == -ENOENT)
+		return error_set(err, ENOENT, "cannot run ssh-keygen (Debian package openssh-client)");
 	if (rc)
-		return error_errno(err, rc, "cannot run ssh-keygen (Debian package openssh-client)");
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, errno, "waiting for ssh-keygen");
+		return rc;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) || !path_exists(path) || !path_exists(pub))
 		return error_set(err, EIO, "ssh-keygen could not make an ed25519 key at '%s'", path);
 	return 0;
