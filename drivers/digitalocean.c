@@ -466,7 +466,7 @@ static void undo_create(struct driver_ctx *ctx)
 	if (*left) {
 		char why[ERR_MAX];
 		snprintf(why, sizeof(why), "%s", ctx->err);
-		snprintf(ctx->err, ERR_MAX, "%.200s; could not delete %s", why, left);
+		snprintf(ctx->err, ERR_MAX, "%.200s; could not delete %.280s", why, left);
 		driver_log(ctx, "left behind after the failed create: %s", left);
 	} else {
 		driver_log(ctx, "deleted what the failed create made");
