@@ -269,7 +269,7 @@ static CURLcode attempt(struct driver_ctx *ctx, const struct http_req *rq,
 	if (!c)
 		return CURLE_OUT_OF_MEMORY;
 	struct xfer x = { ctx, rs };
-	bool has_body = rq->body || strcmp(rq->method, "GET");
+	bool has_body = rq->body || (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD"));
 	struct curl_slist *sl = slist_of(hdrs, has_body);
 	const char *ca = getenv("CURL_CA_BUNDLE");
 
@@ -285,7 +285,9 @@ static CURLcode attempt(struct driver_ctx *ctx, const struct http_req *rq,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "machinefs");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
-	if (has_body) {
+	if (!strcmp(rq->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (has_body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
 	}
@@ -357,18 +359,37 @@ static bool nap(struct driver_ctx *ctx, long ms)
 	return false;
 }
 
+static bool idempotent(const struct http_req *rq)
+{
+	static const char *const safe[] = { "GET", "HEAD", "PUT", "DELETE", "OPTIONS" };
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (!strcmp(rq->method, safe[i]))
+			return true;
+	return rq->idempotent;
+}
+
 static bool retryable(const struct http_req *rq, const struct http_resp *rs,
 		      CURLcode rc)
 {
-	if (rc == CURLE_COULDNT_CONNECT)
+	switch (rc) {
+	case CURLE_OK:
+		break;
+	case CURLE_COULDNT_CONNECT:
 		return true; /* nothing was sent */
-	if (rc != CURLE_OK)
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		return idempotent(rq);
+	default:
 		return false;
+	}
 	if (rq->retry_if && rq->retry_if(rq->retry_arg, rs))
 		return true;
 	switch (rs->status) {
-	case 429: case 500: case 502: case 503: case 504:
+	case 429: case 503:
 		return true;
+	case 500: case 502: case 504:
+		return idempotent(rq);
 	}
 	return false;
 }

@@ -9,9 +9,13 @@
  *   http_resp_release(&rs);
  *
  * http_do() sends one request, retrying it (at most max_attempts times in
- * all) when the answer is 429 or 500/502/503/504, when rq->retry_if says
- * so (a body-level throttle such as EC2's RequestLimitExceeded), or when
- * the connection failed before a request went out (refused, reset, DNS).
+ * all) when the answer is 429 or 503 (the request was not processed), when
+ * rq->retry_if says so (a body-level throttle such as EC2's
+ * RequestLimitExceeded), or when the connection was refused before anything
+ * was sent. An idempotent request (GET, HEAD, PUT, DELETE, or rq->idempotent)
+ * is also retried on 500/502/504 and when the connection broke without an
+ * answer; a POST is not, so that a create the cloud did process is never
+ * sent twice (an orphan).
  * Between attempts it sleeps the answer's Retry-After (seconds or an HTTP
  * date, capped at 60 s) or else an exponential backoff with jitter:
  * a random time in [b/2, b] where b = backoff_ms * 2^(attempt-1), capped
@@ -69,6 +73,7 @@ struct http_req {
 	int max_attempts;              /* 0: 5; 1: no retry */
 	int backoff_ms;                /* first backoff; 0: 500 */
 	bool insecure;                 /* allow http:// to a non-loopback host */
+	bool idempotent;               /* a POST that may be resent (EC2 Describe*) */
 	/* Optional: sign one attempt. Append headers to hdrs (a copy of
 	 * rq->headers). 0 or -errno with err (ERR_MAX) set. */
 	int (*sign)(void *arg, const struct http_req *rq, struct strlist *hdrs,

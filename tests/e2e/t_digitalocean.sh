@@ -133,6 +133,15 @@ POST /v2/account/keys 201
 POST /v2/droplets 422
 DELETE /v2/account/keys/ID 204"
 rmdir $MNT/bad2 && ok || fail "rmdir bad2"
+# ... and when the key cannot be deleted then, error names it; rm does it.
+fake POST /_fault '{"path":"^/v2/account/keys/","method":"DELETE","status":403,"count":1}' >/dev/null
+expect_errno EINVAL put_do bad3 digitalocean-image=ubuntu-16-04-x64
+keyid=$(fake GET /_state | jq '.ssh_keys[0].id')
+expect_eq "undeleted key named" "$(cat $MNT/bad3/error)" \
+	"POST /v2/droplets: http 422: You specified an invalid image for Droplet creation.; could not delete SSH key $keyid (DELETE /v2/account/keys/$keyid: http 403: injected fault 403)"
+expect_eq "account with the key left" "$(account)" "1 0"
+rmdir $MNT/bad3 && ok || fail "rmdir bad3: $(cat $MNT/bad3/error)"
+expect_eq "account after rmdir bad3" "$(account)" "0 0"
 
 # ---- kill -9 while the droplet waits for its IP; remount; rmdir ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null

@@ -247,6 +247,38 @@ static void test_backoff_count(void)
 	CHECK(srv.at_ms[3] - srv.at_ms[2] >= 80);
 	http_resp_release(&rs);
 
+	/* A 500 is resent for a DELETE, never for a POST (it may have made
+	 * something); an idempotent POST is. HEAD has no body to wait for. */
+	static const struct reply ise[] = {
+		{ 500, NULL, "{\"id\":\"server_error\",\"message\":\"Server Error\"}", 0 },
+		{ 200, "X-Ok: 1\r\n", "", 0 },
+	};
+	script(ise, 2);
+	fresh();
+	rq.method = "POST";
+	CHECK(http_do(&ctx, &rq, &rs) == -EIO);
+	CHECK(srv.nreq == 1);
+	CHECK_STR(ctx.err, "POST /v2/droplets/7: http 500: Server Error");
+	http_resp_release(&rs);
+	script(ise, 2);
+	rq.idempotent = true;
+	CHECK(http_do(&ctx, &rq, &rs) == 0);
+	CHECK(srv.nreq == 2);
+	http_resp_release(&rs);
+	rq.idempotent = false;
+	script(ise, 2);
+	rq.method = "DELETE";
+	CHECK(http_do(&ctx, &rq, &rs) == 0);
+	CHECK(srv.nreq == 2);
+	http_resp_release(&rs);
+	static const struct reply head[] = { { 200, "X-Ok: 1\r\n", "", 0 } };
+	script(head, 1);
+	rq.method = "HEAD";
+	CHECK(http_do(&ctx, &rq, &rs) == 0);
+	CHECK_STR(http_resp_header(&rs, "X-Ok"), "1");
+	CHECK_STR(srv.line[0], "HEAD /v2/droplets/7");
+	http_resp_release(&rs);
+
 	/* 404 is not retried. */
 	static const struct reply nf[] = {
 		{ 404, NULL, "{\"id\":\"not_found\",\"message\":\"The resource you were accessing could not be found.\"}", 0 },
