@@ -26,7 +26,7 @@ static int run(const char *const *argv, struct strbuf *out, int timeout_ms,
 int main(void)
 {
 	const char *t = test_tmpdir();
-	char mnt[PATH_MAX], link[PATH_MAX + 8], into[PATH_MAX + 8], buf[PATH_MAX * 2];
+	char mnt[1024], link[1024], into[1024], buf[4096];
 	snprintf(mnt, sizeof(mnt), "%s/mnt", t);
 	mkdir(mnt, 0755);
 	snprintf(link, sizeof(link), "%s/link", t);
