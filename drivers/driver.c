@@ -41,6 +41,20 @@ void driver_log(struct driver_ctx *ctx, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+void driver_say(struct driver_ctx *ctx, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (ctx->say_fn)
+		ctx->say_fn(ctx->say_arg, strbuf_str(&sb));
+	else if (ctx->log_fn)
+		ctx->log_fn(ctx->log_arg, strbuf_str(&sb));
+	strbuf_release(&sb);
+}
+
 bool driver_cancelled(const struct driver_ctx *ctx)
 {
 	return ctx->cancel && *ctx->cancel;

@@ -85,6 +85,10 @@ struct driver_ctx {
 	volatile int *cancel;         /* set when the caller gave up (Ctrl-C, unmount) */
 	void (*log_fn)(void *arg, const char *line);
 	void *log_arg;
+	/* Set by the core during a command: a line for the user (see
+	 * driver_say()). NULL: driver_say() logs only. */
+	void (*say_fn)(void *arg, const char *line);
+	void *say_arg;
 	/* Set by the core; see driver_checkpoint(). NULL: nothing to save. */
 	int (*checkpoint_fn)(void *arg, struct driver_ctx *ctx);
 	void *checkpoint_arg;
@@ -144,6 +148,11 @@ const struct machine_driver *driver_find(const char *name);
 
 /* Helpers drivers use. */
 void driver_log(struct driver_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A line Docker Machine's driver prints at info level (relayed to the user
+ * as "(NAME) LINE": "Importing SSH key...", "Waiting for an IP..."): it
+ * goes to the log and to the machine's `progress`. */
+void driver_say(struct driver_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool driver_cancelled(const struct driver_ctx *ctx);
 /* Save ctx->base and ctx->priv into the machine's record in the store now,

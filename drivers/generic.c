@@ -43,9 +43,12 @@ static int generic_configure(struct driver_ctx *ctx)
 	struct generic_priv *p = ctx->priv;
 	const struct machine_driver *d = &generic_driver;
 	const char *ip = driver_opt(ctx, d, "generic-ip-address");
-	if (!ip || !*ip)
+	if (!ip || !*ip) {
+		/* Docker Machine's words in error; the tree's hint in the log. */
+		driver_log(ctx, "hint: write the address to 'options/generic-ip-address'");
 		return error_set(ctx->err, EINVAL,
-				 "generic driver requires the --generic-ip-address option: write it to 'options/generic-ip-address'");
+				 "generic driver requires the --generic-ip-address option");
+	}
 	if (strlen(ip) >= sizeof(ctx->base->ip))
 		return error_set(ctx->err, EINVAL, "invalid ip address '%.64s...'", ip);
 	int port, eport;
@@ -109,7 +112,7 @@ static int generic_precreate(struct driver_ctx *ctx)
 static int generic_create(struct driver_ctx *ctx)
 {
 	const struct generic_priv *p = ctx->priv;
-	driver_log(ctx, "Importing SSH key...");
+	driver_say(ctx, "Importing SSH key...");
 	int rc = copy_file(p->ssh_key, ctx->base->ssh_key_path, 0600, ctx->err);
 	if (rc)
 		return rc;

@@ -23,9 +23,12 @@ static int none_configure(struct driver_ctx *ctx)
 {
 	struct none_priv *p = ctx->priv;
 	const char *url = ctx->opts ? option_set_get(ctx->opts, "url") : NULL;
-	if (!url || !*url)
+	if (!url || !*url) {
+		/* Docker Machine's words in error; the tree's hint in the log. */
+		driver_log(ctx, "hint: write the engine's url to 'options/url'");
 		return error_set(ctx->err, EINVAL,
-				 "--url option is required when no driver is selected: write it to 'options/url'");
+				 "--url option is required when no driver is selected");
+	}
 	/* Docker Machine parses it with url.Parse and keeps u.Host. */
 	char host[256];
 	int port;

@@ -22,6 +22,7 @@
 
 #include "fs/engine.h"
 #include "fs/fuse_tree.h"
+#include "fs/progress.h"
 #include "fs/machine.h"
 #include "fs/render.h"
 #include "lib/fileutil.h"
@@ -52,11 +53,19 @@ static void env_ps(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_P
 static void env_cmd(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_CMD, sb); }
 static void env_emacs(struct machine *m, struct strbuf *sb) { render_env(m, SHELL_EMACS, sb); }
 
-/* The log is read live (see open); this serves the size only. */
+/* The log and progress are read live (see open); these serve the size only. */
 static void render_log(struct machine *m, struct strbuf *sb)
 {
 	char path[PATH_MAX + 16];
 	machine_log_path(m, path, sizeof(path));
+	if (path_exists(path))
+		read_file(path, sb, NULL);
+}
+
+static void render_progress(struct machine *m, struct strbuf *sb)
+{
+	char path[PATH_MAX + 32];
+	machine_progress_path(m, path, sizeof(path));
 	if (path_exists(path))
 		read_file(path, sb, NULL);
 }
@@ -83,6 +92,7 @@ static struct file_def {
 	{ "docker-version", 0444, render_docker_version, NULL },
 	{ "engine", 0644, render_engine, machine_engine_write },
 	{ "log", 0444, render_log, NULL },
+	{ "progress", 0444, render_progress, NULL },
 	{ "error", 0444, render_error, NULL },
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
@@ -318,6 +328,21 @@ static bool node_is_log(const struct node *n)
 	return n->kind == N_FILE && !strcmp(n->file->name, "log");
 }
 
+/* log and progress: files that grow while a command runs, read from the
+ * store's file itself (live_path gets its path). */
+static bool node_live(const struct node *n, char *path, size_t len)
+{
+	if (n->kind != N_FILE)
+		return false;
+	if (!strcmp(n->file->name, "log"))
+		machine_log_path(n->m, path, len);
+	else if (!strcmp(n->file->name, "progress"))
+		machine_progress_path(n->m, path, len);
+	else
+		return false;
+	return true;
+}
+
 static mode_t node_mode(const struct node *n)
 {
 	switch (n->kind) {
@@ -371,8 +396,7 @@ static int mfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	if (!S_ISDIR(st->st_mode)) {
 		char real[PATH_MAX + 16];
 		struct stat rs;
-		if (n.kind == N_FILE && !strcmp(n.file->name, "log")) {
-			machine_log_path(n.m, real, sizeof(real));
+		if (node_live(&n, real, sizeof(real))) {
 			st->st_size = stat(real, &rs) == 0 ? rs.st_size : 0;
 			if (st->st_size)
 				st->st_mtime = rs.st_mtime;
@@ -493,7 +517,8 @@ static bool node_cacheable(const struct node *n)
 		return true;
 	case N_FILE:
 		return strcmp(n->file->name, "ctl") && strcmp(n->file->name, "log") &&
-		       strcmp(n->file->name, "state") && strcmp(n->file->name, "engine");
+		       strcmp(n->file->name, "state") && strcmp(n->file->name, "engine") &&
+		       strcmp(n->file->name, "progress");
 	case N_SSH_FILE:
 		return strcmp(n->leaf, "key") && strcmp(n->leaf, "known_hosts");
 	default:
@@ -509,6 +534,7 @@ static bool node_polled(const struct node *n)
 
 static int open_node(struct ofile *of, struct fuse_file_info *fi)
 {
+	char path[PATH_MAX + 32];
 	int acc = fi->flags & O_ACCMODE;
 	if (acc != O_RDONLY && !node_writable(&of->n))
 		return deny_write(&of->n);
@@ -543,10 +569,8 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		/* A probe of the engine runs beside a command. */
 		if (busy && of->n.file->write != machine_engine_write)
 			return -EBUSY;
-	} else if (node_is_log(&of->n)) {
+	} else if (node_live(&of->n, path, sizeof(path))) {
 		/* `tail -f log` follows it while a command runs. */
-		char path[PATH_MAX + 16];
-		machine_log_path(of->n.m, path, sizeof(path));
 		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0600);
 		if (of->live_fd < 0)
 			return -errno;
@@ -1009,6 +1033,7 @@ static void tree_notify(void *arg, struct machine *m, unsigned what)
 {
 	if (what & MCHG_LOG) {
 		inval("/%s/log", m->name);
+		inval("/%s/progress", m->name);
 		wake_pollers(m, true);
 	}
 	if (what & (MCHG_FILES | MCHG_GONE)) {

@@ -126,7 +126,7 @@ void store_refresher_stop(struct store *s);
 /* What changed in a machine, for whoever caches its files (the FUSE
  * face tells the kernel). */
 #define MCHG_FILES 0x1u /* what its files show (state, error, url...) */
-#define MCHG_LOG   0x2u /* its log grew */
+#define MCHG_LOG   0x2u /* its log (or progress) grew */
 #define MCHG_GONE  0x4u /* it left the store */
 typedef void (*store_notify_fn)(void *arg, struct machine *m, unsigned what);
 /* Set (or clear, fn NULL) the one listener; after store_set_notify

@@ -15,6 +15,7 @@
 #include "fs/config.h"
 #include "fs/engine.h"
 #include "fs/ops.h"
+#include "fs/progress.h"
 #include "fs/reporting.h"
 #include "fs/provisioning.h"
 #include "fs/store_internal.h"
@@ -33,6 +34,16 @@ struct call {
 
 static int call_checkpoint(void *arg, struct driver_ctx *ctx);
 
+/* driver_say(): "(NAME) LINE" in the current step, as Docker Machine
+ * relays its driver plugins' lines. */
+static void driver_said(void *arg, const char *line)
+{
+	struct machine *m = arg;
+	char id[64];
+	snprintf(id, sizeof(id), "%s", progress_current_step());
+	progress_step(m, *id ? id : "driver", "(%s) %s", m->name, line);
+}
+
 static void call_begin(struct call *c, struct machine *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -50,6 +61,8 @@ static void call_begin(struct call *c, struct machine *m)
 	c->ctx.priv = c->priv;
 	c->ctx.checkpoint_fn = call_checkpoint;
 	c->ctx.checkpoint_arg = c;
+	c->ctx.say_fn = driver_said;
+	c->ctx.say_arg = m;
 }
 
 static void call_publish(struct call *c)
@@ -150,13 +163,13 @@ static int bootstrap_certs(struct machine *m, char *err)
 	if (!rc)
 		rc = certs_bootstrap_detail(certdir, certs_user_org(), &made, err);
 	if (made & CERTS_CA_EXPIRED)
-		machine_log(m, "CA certificate is outdated and needs to be regenerated");
+		progress_step(m, "certs", "CA certificate is outdated and needs to be regenerated");
 	if (made & CERTS_MADE_CA)
-		machine_log(m, "Creating CA: %s/ca.pem", certdir);
+		progress_step(m, "certs", "Creating CA: %s/ca.pem", certdir);
 	if (made & CERTS_CLIENT_EXPIRED)
-		machine_log(m, "Client certificate is outdated and needs to be regenerated");
+		progress_step(m, "certs", "Client certificate is outdated and needs to be regenerated");
 	if (made & CERTS_MADE_CLIENT)
-		machine_log(m, "Creating client certificate: %s/cert.pem", certdir);
+		progress_step(m, "certs", "Creating client certificate: %s/cert.pem", certdir);
 	return rc;
 }
 
@@ -164,6 +177,7 @@ static int op_create(struct machine *m, char *err)
 {
 	int rc;
 	machine_log(m, "create with driver '%s'", m->driver->name);
+	progress_step(m, "config", "%s", "");
 	pthread_mutex_lock(&m->lock);
 	rc = check_options(m, err);
 	pthread_mutex_unlock(&m->lock);
@@ -174,16 +188,18 @@ static int op_create(struct machine *m, char *err)
 	rc = driver_call(m, "configure", true, err);
 	if (rc)
 		return rc;
+	progress_step(m, "certs", "%s", "");
 	rc = bootstrap_certs(m, err);
 	if (rc)
 		return rc;
-	machine_log(m, "Running pre-create checks...");
+	progress_step(m, "precreate", "Running pre-create checks...");
 	if (machine_drv_has(m, "precreate_check")) {
 		rc = driver_call(m, "precreate_check", true, err);
 		if (rc)
 			return rc;
 	}
 	/* Docker Machine saves the record before the driver's create. */
+	progress_step(m, "save", "%s", "");
 	pthread_mutex_lock(&m->lock);
 	if (!m->config)
 		m->config = config_new(m);
@@ -191,7 +207,7 @@ static int op_create(struct machine *m, char *err)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
-	machine_log(m, "Creating machine...");
+	progress_step(m, "create", "Creating machine...");
 	rc = driver_call(m, "create", true, err);
 	if (rc)
 		return rc;
@@ -203,15 +219,24 @@ static int op_create(struct machine *m, char *err)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
+	progress_step(m, "copy-certs", "%s", "");
 	rc = copy_client_certs(m, err);
 	if (rc)
 		return rc;
 	if (!(m->driver->supports & DRV_SSH))
 		return 0; /* Docker Machine skips the rest for "none" */
-	rc = machine_provision(m, PROVISION_FULL, err);
-	if (!rc)
-		machine_log(m, "Docker is up and running!");
-	return rc;
+	/* The driver's create returns with the host up: Docker Machine's
+	 * wait for Running has nothing left to wait for. */
+	progress_step(m, "wait-running", "Waiting for machine to be running, this may take a few minutes...");
+	progress_step(m, "detect-os", "Detecting operating system of created instance...");
+	rc = machine_provision(m, PROVISION_CREATE, err);
+	if (rc)
+		return rc;
+	/* Provisioning ended with the engine answering over TLS with the
+	 * client certificate (engine-wait): Docker Machine's check. */
+	progress_step(m, "check", "Checking connection to Docker...");
+	progress_step(m, "up", "Docker is up and running!");
+	return 0;
 }
 
 /* The engine's version over TLS with the machine's client files. */
@@ -531,11 +556,14 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 		if (noted)
 			snprintf(m->error, sizeof(m->error), "%s", err);
 		pthread_mutex_unlock(&m->lock);
-		if (noted)
+		if (noted) {
 			machine_changed(m, MCHG_FILES);
+			progress_refused(m, c->name, err);
+		}
 		return rc;
 	}
 	pthread_mutex_unlock(&m->lock);
+	progress_begin(m, c->name);
 	off_t mark = reporting_log_mark(m);
 	machine_changed(m, MCHG_FILES);
 	machine_log(m, "command '%s'", c->name);
@@ -547,6 +575,7 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 	machine_log(m, "command '%s' %s%s%s", c->name, rc ? "failed: " : "done",
 		    rc ? err : "", "");
 	finish(m, c, rc, err);
+	progress_end(m, c->name, rc, err);
 	reporting_command_done(m, c->name, rc, err, mark);
 	return rc;
 }
@@ -557,10 +586,13 @@ int machine_command(struct machine *m, const char *cmdline, char *err)
 	int i = ctl_parse(cmdline, strlen(cmdline), word, sizeof(word), err);
 	if (i < 0) {
 		pthread_mutex_lock(&m->lock);
-		if (!m->removed)
+		bool say = !m->removed;
+		if (say)
 			snprintf(m->error, sizeof(m->error), "%s", err);
 		pthread_mutex_unlock(&m->lock);
 		machine_changed(m, MCHG_FILES);
+		if (say)
+			progress_refused(m, "unknown", err);
 		return i;
 	}
 	return run_cmd(m, &ctl_cmds[i], err);
@@ -613,6 +645,8 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 	pthread_mutex_unlock(&m->lock);
 	if (rc != -EBUSY)
 		machine_changed(m, MCHG_FILES);
+	if (rc && rc != -EBUSY)
+		progress_refused(m, "create", err);
 	if (rc)
 		return rc;
 	return run_cmd(m, find_cmd("create"), err);

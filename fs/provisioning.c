@@ -7,6 +7,7 @@
 
 #include "fs/config.h"
 #include "fs/core.h"
+#include "fs/progress.h"
 #include "fs/provisioning.h"
 #include "lib/json.h"
 #include "lib/url.h"
@@ -18,13 +19,59 @@ static void log_line(void *arg, const char *line)
 	machine_log(arg, "%s", line);
 }
 
-/* Each provisioning step passes the fault-injection hook as
- * "provision.STEP" (fs/core.h). */
-static int step_fault(void *arg, const char *step, char *err)
+/* One provisioning run: what its steps need to say. */
+struct prov_run {
+	struct machine *m;
+	enum provision_kind kind;
+	char provisioner[64]; /* Docker Machine's name, once detected */
+};
+
+/* Docker Machine's progress line for a provisioning step, by command
+ * (libmachine's DetectProvisioner, performCreate, Provision, ConfigureAuth
+ * and Host.Upgrade); "" where it prints none. */
+static const char *dm_line(const struct prov_run *p, const char *step, char *buf, size_t len)
 {
-	char what[64];
+	bool upgrade = p->kind == PROVISION_UPGRADE;
+	if (!strcmp(step, "connect"))
+		return "Waiting for SSH to be available...";
+	if (!strcmp(step, "detect-os"))
+		return "Detecting the provisioner...";
+	if (!strcmp(step, "hostname") && p->kind == PROVISION_CREATE && *p->provisioner) {
+		snprintf(buf, len, "Provisioning with %s...", p->provisioner);
+		return buf;
+	}
+	if (!strcmp(step, "install") && !strncmp(p->provisioner, "ubuntu", 6))
+		return "Installing Docker...";
+	if (!strcmp(step, "upgrade"))
+		return "Upgrading docker...";
+	if (!strcmp(step, "server-cert") && !upgrade)
+		return "Copying certs to the local machine directory...";
+	if (!strcmp(step, "copy-certs") && !upgrade)
+		return "Copying certs to the remote machine...";
+	if (!strcmp(step, "engine-config") && !upgrade)
+		return "Setting Docker configuration on the remote daemon...";
+	if (!strcmp(step, "engine-restart") && upgrade)
+		return "Restarting docker...";
+	return "";
+}
+
+/* Each provisioning step is a step of the machine's progress,
+ * "provision.STEP", and passes the fault-injection hook under that name
+ * (fs/core.h). */
+static int step_hook(void *arg, const char *step, char *err)
+{
+	struct prov_run *p = arg;
+	char what[64], line[128];
 	snprintf(what, sizeof(what), "provision.%s", step);
-	return machine_fault(arg, what, err);
+	progress_step(p->m, what, "%s", dm_line(p, step, line, sizeof(line)));
+	return machine_fault(p->m, what, err);
+}
+
+static void fact_hook(void *arg, const char *fact, const char *value)
+{
+	struct prov_run *p = arg;
+	if (!strcmp(fact, "provisioner"))
+		snprintf(p->provisioner, sizeof(p->provisioner), "%s", value);
 }
 
 /* The engine port from the driver's URL: tcp://host:PORT. */
@@ -85,6 +132,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	snprintf(server_key, sizeof(server_key), "%s/server-key.pem", m->dir);
 	snprintf(org, sizeof(org), "%s.%s", certs_user_org(), m->name);
 
+	struct prov_run run = { .m = m, .kind = kind };
 	struct provision_request r = {
 		.machine = m->name,
 		.driver_name = m->driver->name,
@@ -104,7 +152,7 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 		.org = org,
 		.cancel = &m->cancel,
 		.log_fn = log_line, .log_arg = m,
-		.step_fn = step_fault, .step_arg = m,
+		.step_fn = step_hook, .step_arg = &run, .fact_fn = fact_hook,
 	};
 	int rc;
 	switch (kind) {

@@ -5,7 +5,9 @@
 
 #include "fs/machine.h"
 
-enum provision_kind { PROVISION_FULL, PROVISION_CERTS, PROVISION_UPGRADE };
+/* FULL: the provision command; CREATE: the same as the end of create
+ * (only Docker Machine's progress lines differ). */
+enum provision_kind { PROVISION_FULL, PROVISION_CREATE, PROVISION_CERTS, PROVISION_UPGRADE };
 /* Provision m over SSH (runs while m is busy). */
 int machine_provision(struct machine *m, enum provision_kind kind, char *err);
 

@@ -39,9 +39,12 @@ static int detect_os(struct remote *rm, const struct provisioner **pv,
 		ret = os_release_parse(out.buf, &os, err);
 	if (!ret && !(*pv = provisioner_find(&os, err)))
 		ret = -ENOTSUP;
-	if (!ret)
+	if (!ret) {
 		plog(rm->r, "Provisioning with %s (%s)...", (*pv)->name,
 		     os.pretty_name[0] ? os.pretty_name : os.id);
+		if (rm->r->fact_fn)
+			rm->r->fact_fn(rm->r->step_arg, "provisioner", (*pv)->name);
+	}
 	strbuf_release(&out);
 	return ret;
 }
@@ -356,6 +359,8 @@ int provision_upgrade(const struct provision_request *r, char *err)
 				r->ssh.host);
 		goto out;
 	}
+	if ((ret = step(r, "upgrade", err)))
+		goto out;
 	engine_version(&rm, before, sizeof(before));
 	plog(r, "Upgrading Docker (%s)...", before[0] ? before : "not installed");
 	if (strcmp(url, DEFAULT_INSTALL_URL) && strcmp(url, "none")) {

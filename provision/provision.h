@@ -49,11 +49,17 @@ struct provision_request {
 	 * fault-injection test hook). */
 	int (*step_fn)(void *arg, const char *step, char *err);
 	void *step_arg;
+	/* Optional, told what provisioning learnt (with step_arg):
+	 * "provisioner" = the provisioner's name (Docker Machine's String():
+	 * "debian", "ubuntu(systemd)"...). */
+	void (*fact_fn)(void *arg, const char *fact, const char *value);
 };
 
 /* The steps, in the order a full run takes them. */
 #define PROVISION_STEPS "connect", "inspect", "detect-os", "hostname", "install", \
 	"server-cert", "copy-certs", "engine-config", "engine-restart", "engine-wait"
+/* provision_upgrade's own step, after detect-os: "upgrade"; then
+ * server-cert... as above. */
 
 /* The whole provisioning run. */
 int provision_run(const struct provision_request *r, char *err);

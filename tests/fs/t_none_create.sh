@@ -10,7 +10,7 @@ mkdir "$M" && ok || fail "mkdir n1"
 expect_eq "state of a new machine" "$(cat $M/state)" "None"
 expect_eq "driver of a new machine" "$(cat $M/driver)" ""
 expect_eq "ls of a new machine" "$(ls $M | tr '\n' ' ')" \
-	"certs config config.json ctl docker-version driver engine env env.cmd env.emacs env.fish env.powershell env.tcsh error ip log options ssh state url "
+	"certs config config.json ctl docker-version driver engine env env.cmd env.emacs env.fish env.powershell env.tcsh error ip log options progress ssh state url "
 expect_eq "store folder mode" "$(stat -c %a $S/machines/n1)" "700"
 
 echo tcp://127.0.0.1:2376 > $M/options/url

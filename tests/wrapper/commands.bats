@@ -325,8 +325,14 @@ sm|* (swarm)|sm (master)" ]
 	ssh-keygen -q -t ed25519 -N '' -f "$T/k2"
 	run --separate-stderr docker-machine create -d generic --generic-ip-address 127.0.0.1 --generic-ssh-port 1 --generic-ssh-key "$T/k2" p2
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "Error creating machine: cannot reach '127.0.0.1:1': connection refused" ]
-	[ "${lines[-1]}" = "Waiting for SSH to be available..." ]
+	# Docker Machine's wrapping for a failure while detecting the OS
+	[ "$stderr" = "Error creating machine: Error detecting OS: cannot reach '127.0.0.1:1': connection refused" ]
+	[ "$output" = "Running pre-create checks...
+Creating machine...
+(p2) Importing SSH key...
+Waiting for machine to be running, this may take a few minutes...
+Detecting operating system of created instance...
+Waiting for SSH to be available..." ]
 	run docker-machine status p2
 	[ "$output" = Error ]
 	run docker-machine ls --filter name=p2 --format '{{.State}}|{{.Error}}'
@@ -478,17 +484,49 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 }
 
 @test "engine: a write asks the engine now, the file says how it went" {
-	run bash -c "echo tls >'$MNT/n1/engine'"
+	none_machine d1 tcp://127.0.0.1:1
+	run bash -c "echo tls >'$MNT/d1/engine'"
 	[ "$status" -eq 0 ]
-	run cat "$MNT/n1/engine"
+	run cat "$MNT/d1/engine"
 	[ "${lines[0]}" = "result refused" ]
-	[ "${lines[1]}" = "address 127.0.0.1:2376" ]
+	[ "${lines[1]}" = "address 127.0.0.1:1" ]
 	[ "${lines[2]}" = "version " ]
 	[[ ${lines[3]} == "checked 20"*Z ]]
-	[[ ${lines[4]} == "error cannot check docker engine at '127.0.0.1:2376' over TLS: "* ]]
+	[[ ${lines[4]} == "error cannot check docker engine at '127.0.0.1:1' over TLS: "* ]]
+	rmdir "$MNT/d1"
 	run bash -c "echo bogus >'$MNT/n1/engine'"
 	[ "$status" -ne 0 ]
 	run docker-machine version z1
 	[ "$status" -eq 1 ]
 	[ "$output" = "Unable to query docker version: Host is not running" ]
+}
+
+@test "progress: each command's steps as data, the failing step named" {
+	mkdir "$MNT/pg"
+	run bash -c "echo none >'$MNT/pg/driver'"
+	[ "$status" -ne 0 ]
+	put "$MNT/pg/options/url" tcp://127.0.0.1:1
+	put "$MNT/pg/ctl" create
+	run bash -c "echo stop >'$MNT/pg/ctl'"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$MNT/pg/progress")" = "begin create 
+step config 
+fail config --url option is required when no driver is selected
+begin create 
+step config 
+step certs 
+step precreate Running pre-create checks...
+step save 
+step create Creating machine...
+step copy-certs 
+ok create 
+begin stop 
+fail refused hosts without a driver cannot be stopped" ]
+	# the hint for tree users is in the log, not in error
+	grep -q "hint: write the engine's url to 'options/url'" "$MNT/pg/log"
+	rmdir "$MNT/pg"
+}
+
+@test "the wrapper reads neither the log's words nor openssl's" {
+	! grep -n '/log"\|openssl\|PROGRESS_AWK' "$SRCDIR/tools/docker-machine"
 }

@@ -113,16 +113,29 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 	[ "$status" -eq 0 ]
 }
 
-@test "provision" {
+@test "provision: Docker Machine's lines (DetectProvisioner, then Provision)" {
 	run --separate-stderr docker-machine provision g1
 	[ "$status" -eq 0 ]
-	[[ $output == *"Provisioning with debian..."* ]]
+	[ "$output" = "Waiting for SSH to be available...
+Detecting the provisioner...
+Copying certs to the local machine directory...
+Copying certs to the remote machine...
+Setting Docker configuration on the remote daemon..." ]
+	# the engine was asked when provision ended
+	[ "$(sed -n 1p "$MNT/g1/engine")" = "result ok" ]
+	run docker-machine version g1
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$MNT/g1/docker-version")" ]
+	[ -n "$output" ]
 }
 
 @test "regenerate-certs -f, and several machines at once" {
 	run --separate-stderr docker-machine regenerate-certs -f g1 g2
 	[ "$status" -eq 0 ]
-	[[ $output == *"Regenerating TLS certificates"* ]]
+	# once for the command, then each machine's lines
+	[ "${lines[0]}" = "Regenerating TLS certificates" ]
+	[ "$(grep -c '^Regenerating TLS certificates$' <<<"$output")" -eq 1 ]
+	[ "$(grep -c '^Setting Docker configuration on the remote daemon...$' <<<"$output")" -eq 2 ]
 	SHELL=/bin/bash run docker-machine env g1
 	[ "$status" -eq 0 ]
 }
@@ -130,7 +143,8 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 @test "stop: the generic driver cannot" {
 	run --separate-stderr docker-machine stop g1
 	[ "$status" -eq 1 ]
-	[ -n "$stderr" ]
+	[ "$output" = 'Stopping "g1"...' ]
+	[ "$stderr" = "generic driver does not support stop" ]
 }
 
 @test "rm -y" {
