@@ -7,6 +7,7 @@ extern const struct machine_driver none_driver;
 extern const struct machine_driver virtualbox_driver;
 extern const struct machine_driver qemu_driver;
 extern const struct machine_driver digitalocean_driver;
+extern const struct machine_driver amazonec2_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -14,5 +15,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&virtualbox_driver,
 	&qemu_driver,
 	&digitalocean_driver,
+	&amazonec2_driver,
 	NULL,
 };
