@@ -96,7 +96,9 @@ int fence_check(const char *path, char *err)
 		const char *c = todo + 1;
 		const char *e = strchrnul(c, '/');
 		char cand[PATH_MAX * 2];
-		snprintf(cand, sizeof(cand), "%s/%.*s", done, (int)(e - c), c);
+		if (snprintf(cand, sizeof(cand), "%s/%.*s", done, (int)(e - c), c) >=
+		    (int)sizeof(cand))
+			return refuse(err, path); /* too long to check: not taken */
 		char rest[PATH_MAX * 2];
 		snprintf(rest, sizeof(rest), "%s", e);
 		if (under(cand, fence))
@@ -115,11 +117,11 @@ int fence_check(const char *path, char *err)
 		target[n] = '\0';
 		links++;
 		char joined[PATH_MAX * 3];
-		if (target[0] == '/') {
-			snprintf(joined, sizeof(joined), "%s%s", target, rest);
-		} else {
-			snprintf(joined, sizeof(joined), "%s/%s%s", done, target, rest);
-		}
+		int jl = target[0] == '/'
+				 ? snprintf(joined, sizeof(joined), "%s%s", target, rest)
+				 : snprintf(joined, sizeof(joined), "%s/%s%s", done, target, rest);
+		if (jl >= (int)sizeof(joined))
+			return refuse(err, path); /* too long to check: not taken */
 		fold(joined, todo, sizeof(todo));
 		done[0] = '\0';
 	}
