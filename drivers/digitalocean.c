@@ -266,7 +266,7 @@ static int delete_404_ok(struct driver_ctx *ctx, const char *path, const char *w
 	struct http_resp rs = HTTP_RESP_INIT;
 	int rc = api(ctx, "DELETE", path, NULL, &rs, 0);
 	if (rc && rs.status == 404) {
-		driver_log(ctx, "Digital Ocean %s doesn't exist, assuming it is already deleted", what);
+		driver_say(ctx, "Digital Ocean %s doesn't exist, assuming it is already deleted", what);
 		rc = 0;
 	}
 	http_resp_release(&rs);
@@ -340,7 +340,7 @@ static int make_key(struct driver_ctx *ctx)
 		if (!rc && *p->ssh_key)
 			rc = copy_file(p->ssh_key, ctx->base->ssh_key_path, 0600, ctx->err);
 		else if (!rc)
-			driver_log(ctx, "Assuming Digital Ocean private SSH is located at %s",
+			driver_say(ctx, "Assuming Digital Ocean private SSH is located at %s",
 				   ctx->base->ssh_key_path);
 		return rc;
 	}
@@ -413,7 +413,7 @@ static cJSON *droplet_request(struct driver_ctx *ctx, const char *userdata)
 
 static int wait_ip(struct driver_ctx *ctx)
 {
-	driver_log(ctx, "Waiting for IP address to be assigned to the Droplet...");
+	driver_say(ctx, "Waiting for IP address to be assigned to the Droplet...");
 	time_t deadline = time(NULL) + IP_WAIT_S;
 	char status[32], ip[64];
 	for (;;) {
@@ -482,10 +482,10 @@ static int do_create(struct driver_ctx *ctx)
 		rc = read_file(p->userdata, &userdata, ctx->err);
 	if (rc)
 		return rc;
-	driver_log(ctx, "Creating SSH key...");
+	driver_say(ctx, "Creating SSH key...");
 	rc = make_key(ctx);
 	if (!rc) {
-		driver_log(ctx, "Creating Digital Ocean droplet...");
+		driver_say(ctx, "Creating Digital Ocean droplet...");
 		cJSON *body = droplet_request(ctx, userdata.buf);
 		struct http_resp rs = HTTP_RESP_INIT;
 		rc = api(ctx, "POST", "/v2/droplets", body, &rs, 0);
