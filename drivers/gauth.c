@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "drivers/http.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -232,5 +234,143 @@ int gauth_token_body(const struct gauth_cred *c, const char *scope, time_t now,
 		strbuf_add(body, jwt.buf, jwt.len);
 	}
 	strbuf_release(&jwt);
+	return rc;
+}
+
+/* The token cache: one entry per machine folder, in memory only. */
+struct cached_token {
+	struct cached_token *next;
+	char *dir;       /* the machine's folder */
+	char *path;      /* the key file it came from */
+	char *token;     /* secret */
+	time_t expiry;
+};
+static struct cached_token *cache;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct cached_token *cache_find(const char *dir)
+{
+	for (struct cached_token *t = cache; t; t = t->next)
+		if (!strcmp(t->dir, dir))
+			return t;
+	return NULL;
+}
+
+void gauth_forget(struct driver_ctx *ctx)
+{
+	pthread_mutex_lock(&cache_lock);
+	struct cached_token *t = cache_find(ctx->dir);
+	if (t)
+		t->expiry = 0;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static bool cache_get(struct driver_ctx *ctx, const char *path, struct strbuf *token)
+{
+	bool hit = false;
+	pthread_mutex_lock(&cache_lock);
+	struct cached_token *t = cache_find(ctx->dir);
+	if (t && !strcmp(t->path, path) && t->expiry > time(NULL) + 60) {
+		strbuf_addstr(token, t->token);
+		hit = true;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+static void cache_put(struct driver_ctx *ctx, const char *path, const char *token,
+		      time_t expiry)
+{
+	pthread_mutex_lock(&cache_lock);
+	struct cached_token *t = cache_find(ctx->dir);
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t || !(t->dir = strdup(ctx->dir)))
+			abort();
+		t->next = cache;
+		cache = t;
+	}
+	free(t->path);
+	wipe_free(t->token);
+	t->path = strdup(path);
+	t->token = strdup(token);
+	if (!t->path || !t->token)
+		abort();
+	t->expiry = expiry;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* POST the grant to token_uri; the answer's access_token and expiry. */
+static int exchange(struct driver_ctx *ctx, const struct gauth_cred *c, const char *body,
+		    struct strbuf *token, time_t *expiry)
+{
+	struct strlist hdrs = STRLIST_INIT;
+	strlist_add(&hdrs, "Content-Type: application/x-www-form-urlencoded");
+	strlist_add(&hdrs, "Accept: application/json");
+	const char *secrets[] = { c->client_secret, c->refresh_token, NULL };
+	struct http_req rq = {
+		.method = "POST",
+		.url = c->token_uri,
+		.headers = &hdrs,
+		.body = body,
+		.body_len = strlen(body),
+		.secrets = secrets,
+	};
+	struct http_resp rs = HTTP_RESP_INIT;
+	int rc = http_do(ctx, &rq, &rs);
+	/* invalid_grant, invalid_client...: the credentials are refused. */
+	if (rc && rs.status >= 400 && rs.status < 500 && rs.status != 429)
+		rc = -EACCES;
+	cJSON *o = NULL;
+	if (!rc)
+		rc = http_resp_json(ctx, &rs, "the token answer", &o);
+	if (!rc) {
+		const char *tok = json_str(o, "access_token", "");
+		if (!*tok)
+			rc = error_set(ctx->err, EBADMSG, "the token answer has no access_token");
+		else
+			strbuf_addstr(token, tok);
+		*expiry = time(NULL) + json_int(o, "expires_in", 3600);
+		for (cJSON *it = o->child; it; it = it->next)
+			if (cJSON_IsString(it) && it->valuestring)
+				OPENSSL_cleanse(it->valuestring, strlen(it->valuestring));
+	}
+	cJSON_Delete(o);
+	if (rs.body.len)
+		OPENSSL_cleanse(rs.body.buf, rs.body.len);
+	http_resp_release(&rs);
+	strlist_clear(&hdrs);
+	return rc;
+}
+
+int gauth_token(struct driver_ctx *ctx, const char *path, const char *scope,
+		struct strbuf *token)
+{
+	if (cache_get(ctx, path, token))
+		return 0;
+	struct gauth_cred c;
+	int rc = gauth_load(path, &c, ctx->err);
+	if (rc)
+		return rc;
+	struct strbuf body = STRBUF_INIT;
+	time_t expiry = 0;
+	rc = gauth_token_body(&c, scope, time(NULL), &body, ctx->err);
+	if (!rc) {
+		driver_log(ctx, "google: getting an access token (%s) from %s",
+			   c.type == GAUTH_SERVICE_ACCOUNT ? "service account JWT" : "refresh token",
+			   c.token_uri);
+		rc = exchange(ctx, &c, body.buf, token, &expiry);
+	}
+	if (rc) {
+		char why[ERR_MAX];
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		error_set(ctx->err, -rc, "cannot get a google access token with the key file '%s': %s",
+			  path, why);
+	} else {
+		cache_put(ctx, path, token->buf, expiry);
+	}
+	OPENSSL_cleanse(body.buf ? body.buf : (char *)"", body.len);
+	strbuf_release(&body);
+	gauth_cred_release(&c);
 	return rc;
 }

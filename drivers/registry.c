@@ -8,6 +8,7 @@ extern const struct machine_driver virtualbox_driver;
 extern const struct machine_driver qemu_driver;
 extern const struct machine_driver digitalocean_driver;
 extern const struct machine_driver amazonec2_driver;
+extern const struct machine_driver google_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -16,5 +17,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&qemu_driver,
 	&digitalocean_driver,
 	&amazonec2_driver,
+	&google_driver,
 	NULL,
 };
