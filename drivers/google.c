@@ -271,7 +271,7 @@ static int google_precreate(struct driver_ctx *ctx)
 	int rc = gcall_init(ctx, &c);
 	if (rc)
 		return rc;
-	driver_log(ctx, "Check that the project exists");
+	driver_say(ctx, "Check that the project exists");
 	struct strbuf path = STRBUF_INIT;
 	strbuf_addf(&path, "projects/%s", p->project);
 	cJSON *o = NULL;
@@ -282,7 +282,7 @@ static int google_precreate(struct driver_ctx *ctx)
 		return error_set(ctx->err, ENOENT, "project with id '%s' not found", p->project);
 	if (rc)
 		return rc;
-	driver_log(ctx, "Check if the instance already exists");
+	driver_say(ctx, "Check if the instance already exists");
 	rc = get_instance(&c, &o);
 	cJSON_Delete(o);
 	if (p->use_existing && rc == -ENOENT)
@@ -350,7 +350,7 @@ static int open_firewall(struct gcall *c)
 {
 	struct driver_ctx *ctx = c->g.ctx;
 	const struct google_priv *p = ctx->priv;
-	driver_log(ctx, "Opening firewall ports");
+	driver_say(ctx, "Opening firewall ports");
 	struct strbuf path = STRBUF_INIT;
 	strbuf_addf(&path, "projects/%s/global/firewalls/" FIREWALL_RULE, p->project);
 	cJSON *rule = NULL;
@@ -444,7 +444,7 @@ static int public_key(struct driver_ctx *ctx, struct strbuf *out)
 static int upload_ssh_key(struct gcall *c, const cJSON *instance)
 {
 	struct driver_ctx *ctx = c->g.ctx;
-	driver_log(ctx, "Uploading SSH Key");
+	driver_say(ctx, "Uploading SSH Key");
 	struct strbuf pub = STRBUF_INIT, value = STRBUF_INIT, path = STRBUF_INIT;
 	int rc = public_key(ctx, &pub);
 	if (rc) {
@@ -706,16 +706,16 @@ static int delete_all(struct gcall *c, struct strbuf *left)
 	const struct google_priv *p = ctx->priv;
 	struct strbuf path = STRBUF_INIT;
 	int ret = 0;
-	driver_log(ctx, "Deleting instance.");
+	driver_say(ctx, "Deleting instance.");
 	instance_path(ctx, &path, NULL);
 	cJSON *op = NULL;
 	long status = 0;
 	int rc = gce_call(&c->g, "DELETE", path.buf, NULL, &status, &op);
 	if (rc && status == 404) {
-		driver_log(ctx, "Remote instance does not exist, proceeding");
+		driver_say(ctx, "Remote instance does not exist, proceeding with removing local reference");
 		rc = 0;
 	} else if (!rc) {
-		driver_log(ctx, "Waiting for instance to delete.");
+		driver_say(ctx, "Waiting for instance to delete.");
 		rc = gce_wait_op(&c->g, op, GCE_OP_ZONE, OP_WAIT_S);
 	}
 	if (rc) {
@@ -729,7 +729,7 @@ static int delete_all(struct gcall *c, struct strbuf *left)
 	if (rc == -ENOENT) {
 		rc = 0;
 	} else if (!rc) {
-		driver_log(ctx, "Deleting disk.");
+		driver_say(ctx, "Deleting disk.");
 		strbuf_reset(&path);
 		disk_path(ctx, &path);
 		rc = gce_call(&c->g, "DELETE", path.buf, NULL, &status, &op);
@@ -776,7 +776,7 @@ static int create_instance(struct gcall *c)
 {
 	struct driver_ctx *ctx = c->g.ctx;
 	const struct google_priv *p = ctx->priv;
-	driver_log(ctx, "Creating instance");
+	driver_say(ctx, "Creating instance");
 	char nat_ip[256] = "";
 	int rc = 0;
 	if (*p->address && !p->use_internal_ip_only &&
@@ -805,7 +805,7 @@ static int create_instance(struct gcall *c)
 	if (driver_checkpoint(ctx))
 		driver_log(ctx, "cannot save the machine's record: %s", ctx->err);
 	memcpy(ctx->err, e, sizeof(e));
-	driver_log(ctx, "Waiting for Instance");
+	driver_say(ctx, "Waiting for Instance");
 	if ((rc = gce_wait_op(&c->g, op, GCE_OP_ZONE, OP_WAIT_S)))
 		return undo_create(c, rc);
 	cJSON *in = NULL;
@@ -824,7 +824,7 @@ static int create_instance(struct gcall *c)
 static int configure_existing(struct gcall *c)
 {
 	struct driver_ctx *ctx = c->g.ctx;
-	driver_log(ctx, "Configuring instance");
+	driver_say(ctx, "Configuring instance");
 	cJSON *in = NULL;
 	int rc = get_instance(c, &in);
 	if (rc)
@@ -836,7 +836,7 @@ static int configure_existing(struct gcall *c)
 	cJSON_ArrayForEach(t, cJSON_GetObjectItem(tags, "items"))
 		tagged |= cJSON_IsString(t) && !strcmp(t->valuestring, FIREWALL_TAG);
 	if (!tagged) {
-		driver_log(ctx, "Adding tag for the firewall rule");
+		driver_say(ctx, "Adding tag for the firewall rule");
 		cJSON *body = tags ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject();
 		cJSON *items = cJSON_GetObjectItem(body, "items");
 		if (!items)
@@ -864,11 +864,11 @@ static int google_create(struct driver_ctx *ctx)
 {
 	const struct google_priv *p = ctx->priv;
 	ctx->base->ip[0] = '\0';
-	driver_log(ctx, "Generating SSH Key");
+	driver_say(ctx, "Generating SSH Key");
 	int rc = sshkey_generate_ed25519(ctx->base->ssh_key_path, ctx->machine, ctx->err);
 	if (rc)
 		return rc;
-	driver_log(ctx, "Creating host...");
+	driver_say(ctx, "Creating host...");
 	struct gcall c;
 	if ((rc = gcall_init(ctx, &c)))
 		return rc;
@@ -910,7 +910,7 @@ static int instance_action(struct driver_ctx *ctx, const char *what, const char 
 	strbuf_addf(&path, "/%s", what);
 	struct strbuf full = STRBUF_INIT;
 	instance_path(ctx, &full, path.buf);
-	driver_log(ctx, "%s", log);
+	driver_say(ctx, "%s", log);
 	rc = zone_action(&c, "POST", full.buf, NULL);
 	strbuf_release(&path);
 	strbuf_release(&full);
@@ -934,7 +934,7 @@ static int google_start(struct driver_ctx *ctx)
 		return rc;
 	struct strbuf path = STRBUF_INIT;
 	instance_path(ctx, &path, "/start");
-	driver_log(ctx, "Waiting for instance to start.");
+	driver_say(ctx, "Waiting for instance to start.");
 	rc = zone_action(&c, "POST", path.buf, NULL);
 	strbuf_release(&path);
 	if (!rc)
