@@ -64,13 +64,17 @@ static bool under(const char *folded, const char *dir)
 	return !strncmp(folded, dir, n) && (folded[n] == '/' || folded[n] == '\0');
 }
 
+static void fold_sb(const char *path, struct strbuf *out);
+
 bool fence_contains_lexically(const char *path)
 {
 	if (!*fence || !path)
 		return false;
-	char f[PATH_MAX * 2];
-	fold(path, f, sizeof(f));
-	return under(f, fence);
+	struct strbuf f = STRBUF_INIT;
+	fold_sb(path, &f);
+	bool in = under(f.buf, fence);
+	strbuf_release(&f);
+	return in;
 }
 
 static int refuse(char *err, const char *path)
@@ -80,52 +84,74 @@ static int refuse(char *err, const char *path)
 			 path, fence);
 }
 
+/* fold() into a strbuf sized for path. */
+static void fold_sb(const char *path, struct strbuf *out)
+{
+	strbuf_reset(out);
+	strbuf_grow(out, strlen(path) + 2);
+	fold(path, out->buf, strlen(path) + 2);
+	out->len = strlen(out->buf);
+}
+
 int fence_check(const char *path, char *err)
 {
 	if (!*fence || !path)
 		return 0;
 	/* todo: what is left to walk; done: the resolved prefix. */
-	char todo[PATH_MAX * 2], done[PATH_MAX * 2] = "";
-	fold(path, todo, sizeof(todo));
-	for (int links = 0; links < 40;) {
-		if (under(done[0] ? done : "/", fence))
-			return refuse(err, path);
-		if (!strcmp(todo, "/") || !todo[0])
-			return 0;
-		/* Next component of todo (it starts with '/'). */
-		const char *c = todo + 1;
-		const char *e = strchrnul(c, '/');
-		char cand[PATH_MAX * 2];
-		if (snprintf(cand, sizeof(cand), "%s/%.*s", done, (int)(e - c), c) >=
-		    (int)sizeof(cand))
-			return refuse(err, path); /* too long to check: not taken */
-		char rest[PATH_MAX * 2];
-		snprintf(rest, sizeof(rest), "%s", e);
-		if (under(cand, fence))
-			return refuse(err, path);
-		struct stat st;
-		if (lstat(cand, &st) < 0 || !S_ISLNK(st.st_mode)) {
-			/* Missing or not a link: keep going lexically. */
-			snprintf(done, sizeof(done), "%s", cand);
-			snprintf(todo, sizeof(todo), "%s", *rest ? rest : "/");
-			continue;
+	struct strbuf todo = STRBUF_INIT, done = STRBUF_INIT, cand = STRBUF_INIT,
+		      next = STRBUF_INIT;
+	int rc = 0, links = 0;
+	fold_sb(path, &todo);
+	strbuf_addstr(&done, "");
+	for (;;) {
+		if (under(done.len ? done.buf : "/", fence)) {
+			rc = refuse(err, path);
+			break;
 		}
+		if (!strcmp(todo.buf, "/"))
+			break;
+		/* The next component of todo (which starts with '/'). */
+		const char *c = todo.buf + 1, *e = strchrnul(c, '/');
+		strbuf_reset(&cand);
+		strbuf_addstr(&cand, strbuf_str(&done));
+		strbuf_addch(&cand, '/');
+		strbuf_add(&cand, c, (size_t)(e - c));
+		if (under(cand.buf, fence)) {
+			rc = refuse(err, path);
+			break;
+		}
+		struct stat st;
 		char target[PATH_MAX];
-		ssize_t n = readlink(cand, target, sizeof(target) - 1);
-		if (n < 0)
-			return 0;
-		target[n] = '\0';
-		links++;
-		char joined[PATH_MAX * 3];
-		int jl = target[0] == '/'
-				 ? snprintf(joined, sizeof(joined), "%s%s", target, rest)
-				 : snprintf(joined, sizeof(joined), "%s/%s%s", done, target, rest);
-		if (jl >= (int)sizeof(joined))
-			return refuse(err, path); /* too long to check: not taken */
-		fold(joined, todo, sizeof(todo));
-		done[0] = '\0';
+		ssize_t n = -1;
+		if (lstat(cand.buf, &st) == 0 && S_ISLNK(st.st_mode))
+			n = readlink(cand.buf, target, sizeof(target) - 1);
+		strbuf_reset(&next);
+		if (n < 0) {
+			/* Missing or not a link: keep going lexically. */
+			strbuf_addstr(&next, *e ? e : "/");
+			strbuf_reset(&done);
+			strbuf_addstr(&done, cand.buf);
+		} else {
+			if (++links > 40) {
+				rc = error_set(err, ELOOP, "too many symbolic links in '%s'", path);
+				break;
+			}
+			target[n] = '\0';
+			if (target[0] != '/') {
+				strbuf_addstr(&next, strbuf_str(&done));
+				strbuf_addch(&next, '/');
+			}
+			strbuf_addstr(&next, target);
+			strbuf_addstr(&next, e);
+			strbuf_reset(&done);
+		}
+		fold_sb(next.buf, &todo);
 	}
-	return error_set(err, ELOOP, "too many symbolic links in '%s'", path);
+	strbuf_release(&todo);
+	strbuf_release(&done);
+	strbuf_release(&cand);
+	strbuf_release(&next);
+	return rc;
 }
 
 int fence_check_args(const char *const *argv, char *err)
@@ -138,9 +164,11 @@ int fence_check_args(const char *const *argv, char *err)
 			if (a[j] != '/' || (j && !strchr("=:,", a[j - 1])))
 				continue;
 			size_t l = strcspn(a + j, ",:");
-			char p[PATH_MAX];
-			snprintf(p, sizeof(p), "%.*s", (int)l, a + j);
+			char *p = strndup(a + j, l);
+			if (!p)
+				return -ENOMEM;
 			int rc = fence_check(p, err);
+			free(p);
 			if (rc)
 				return rc;
 		}
@@ -156,9 +184,10 @@ static bool clean_value(const char *v, struct strbuf *out)
 	const char *p = v;
 	for (;;) {
 		const char *e = strchrnul(p, ':');
-		char item[PATH_MAX];
-		snprintf(item, sizeof(item), "%.*s", (int)(e - p), p);
-		if (item[0] == '/' && fence_check(item, NULL)) {
+		char *item = strndup(p, (size_t)(e - p));
+		bool in = item && item[0] == '/' && fence_check(item, NULL);
+		free(item);
+		if (in) {
 			dropped = true;
 		} else {
 			if (out->len)
