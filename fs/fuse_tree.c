@@ -789,6 +789,8 @@ static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 	if (of->n.kind == N_OPTION) {
 		if ((size_t)off + size > 64 * 1024)
 			return -EFBIG;
+		/* Readers of this open file copy from content: one at a time. */
+		pthread_mutex_lock(&of->lock);
 		if ((size_t)off > of->content.len) {
 			size_t pad = (size_t)off - of->content.len;
 			strbuf_grow(&of->content, pad);
@@ -806,6 +808,7 @@ static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 		/* A bad byte fails this write, not the close. */
 		int bad = machine_option_check_value(of->n.m, of->n.leaf, of->content.buf,
 						     of->content.len, err);
+		pthread_mutex_unlock(&of->lock);
 		return bad ? bad : (int)size;
 	}
 	/* One write is one command; its error comes back on this write. */
@@ -824,8 +827,14 @@ static int apply_option(struct ofile *of)
 	if (of->n.kind != N_OPTION || !of->dirty)
 		return 0;
 	char err[ERR_MAX];
-	of->dirty = false;
-	return machine_option_set(of->n.m, of->n.leaf, strbuf_str(&of->content), err);
+	pthread_mutex_lock(&of->lock);
+	int rc = 0;
+	if (of->dirty) {
+		of->dirty = false;
+		rc = machine_option_set(of->n.m, of->n.leaf, strbuf_str(&of->content), err);
+	}
+	pthread_mutex_unlock(&of->lock);
+	return rc;
 }
 
 static int mfs_flush(const char *path, struct fuse_file_info *fi)
@@ -846,11 +855,13 @@ static int mfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (fi) {
 		struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 		if (of->n.kind == N_OPTION) {
+			pthread_mutex_lock(&of->lock);
 			if ((size_t)size < of->content.len) {
 				of->content.len = (size_t)size;
 				of->content.buf[size] = '\0';
 			}
 			of->dirty = true;
+			pthread_mutex_unlock(&of->lock);
 			return 0;
 		}
 		return node_writable(&of->n) ? 0 : -EACCES;
