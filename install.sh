@@ -21,6 +21,8 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
 	# the docker-machine wrapper and its tests
 	bats jq sshfs rsync ca-certificates
+	# tests: the libFuzzer harnesses (clang, its fuzzer/sanitizer runtimes, llvm-symbolizer)
+	clang libclang-rt-14-dev llvm
 	# packaging and its tests: cpack's .deb (dpkg-shlibdeps), units, completions, man
 	dpkg-dev systemd man-db zsh
 )

@@ -102,29 +102,18 @@ static int qmp_reply(struct qmp *q, char *reply, size_t len, char *err)
 	}
 }
 
-int qmp_execute(const char *sock, const char *cmd, char *reply, size_t len,
-		int timeout_ms, char *err)
+int qmp_execute_fd(int fd, const char *peer, const char *cmd, char *reply, size_t len,
+		   int timeout_ms, char *err)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(sock) >= sizeof(a.sun_path))
-		return error_set(err, ENAMETOOLONG, "qmp socket path '%s' is too long", sock);
-	strcpy(a.sun_path, sock);
-	struct qmp q = { .in = STRBUF_INIT, .deadline = now_ms() + timeout_ms };
-	q.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (q.fd < 0)
-		return error_errno(err, errno, "qmp: socket");
-	int rc = 0;
-	if (connect(q.fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		rc = error_errno(err, errno, "cannot connect to qmp socket '%s'", sock);
-		goto out;
-	}
+	struct qmp q = { .fd = fd, .in = STRBUF_INIT, .deadline = now_ms() + timeout_ms };
 	cJSON *greeting;
-	if ((rc = qmp_read(&q, &greeting, err)))
+	int rc = qmp_read(&q, &greeting, err);
+	if (rc)
 		goto out;
 	bool ok = cJSON_GetObjectItemCaseSensitive(greeting, "QMP") != NULL;
 	cJSON_Delete(greeting);
 	if (!ok) {
-		rc = error_set(err, EPROTO, "qmp: '%s' does not speak QMP", sock);
+		rc = error_set(err, EPROTO, "qmp: '%s' does not speak QMP", peer);
 		goto out;
 	}
 	if ((rc = qmp_send(&q, "qmp_capabilities", err)) ||
@@ -134,8 +123,26 @@ int qmp_execute(const char *sock, const char *cmd, char *reply, size_t len,
 	if (rc == -ECONNRESET && !strcmp(cmd, "quit"))
 		rc = 0;
 out:
-	close(q.fd);
 	strbuf_release(&q.in);
+	return rc;
+}
+
+int qmp_execute(const char *sock, const char *cmd, char *reply, size_t len,
+		int timeout_ms, char *err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(sock) >= sizeof(a.sun_path))
+		return error_set(err, ENAMETOOLONG, "qmp socket path '%s' is too long", sock);
+	strcpy(a.sun_path, sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_errno(err, errno, "qmp: socket");
+	int rc;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		rc = error_errno(err, errno, "cannot connect to qmp socket '%s'", sock);
+	else
+		rc = qmp_execute_fd(fd, sock, cmd, reply, len, timeout_ms, err);
+	close(fd);
 	return rc;
 }
 

@@ -15,6 +15,11 @@
 int qmp_execute(const char *sock, const char *cmd, char *reply, size_t len,
 		int timeout_ms, char *err);
 
+/* The same on a connected socket fd (the caller closes it); peer names
+ * it in messages. */
+int qmp_execute_fd(int fd, const char *peer, const char *cmd, char *reply,
+		   size_t len, int timeout_ms, char *err);
+
 /* "running", "paused", "shutdown"... from query-status into status. */
 int qmp_status(const char *sock, char *status, size_t len, int timeout_ms,
 	       char *err);

@@ -471,7 +471,8 @@ int ctl_parse(const char *text, size_t len, char *word, size_t wlen, char *err)
 			return error_set(err, EINVAL, "one command a write, without arguments: '%.*s'",
 					 (int)((end - p) > 64 ? 64 : (end - p)), p);
 	if ((size_t)(end - p) >= wlen)
-		return error_set(err, EINVAL, "unknown command '%.32s...'", p);
+		return error_set(err, EINVAL, "unknown command '%.*s...'",
+				 (int)((end - p) > 32 ? 32 : (end - p)), p);
 	memcpy(word, p, (size_t)(end - p));
 	word[end - p] = '\0';
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
