@@ -5,9 +5,10 @@
  *
  * The wrappers (Redis connWrite, SQLite sqlite3OsRead): a machine without
  * a driver or a driver without the method is -ENOTSUP with a message;
- * lifecycle methods are logged to the machine's log with their outcome,
- * queries (url, state...) only when they fail; and each call first
- * passes the test hook machine_fault(). The caller fills ctx (either
+ * lifecycle methods (create, start...) are logged to the machine's log,
+ * and their failures; queries (url, state...), which every read of url or
+ * ls runs, are not; and each call first passes the test hook
+ * machine_fault(), which logs what it injects. The caller fills ctx (either
  * machine_driver_ctx() under m->lock, or private copies); the message of
  * a failure lands in ctx->err. */
 #ifndef MFS_CORE_H

@@ -264,13 +264,18 @@ static int drv_enter(struct machine *m, struct driver_ctx *ctx, const char *what
 	return machine_fault(m, what, ctx->err);
 }
 
+/* A failure always has a message; a lifecycle method's is logged (the
+ * queries run at every read of url, ls...: their failures are the
+ * caller's to report). */
 static int drv_leave(struct machine *m, struct driver_ctx *ctx, const char *what,
-		     int rc)
+		     int rc, bool log)
 {
+	const char *name = m->driver ? m->driver->name : m->driver_name;
 	if (rc && !ctx->err[0])
-		error_set(ctx->err, rc, "driver '%s': '%s' failed", m->driver->name, what);
-	if (rc)
-		machine_log(m, "driver %s: %s failed: %s", m->driver->name, what, ctx->err);
+		error_set(ctx->err, rc, "driver '%s': '%s' failed", name, what);
+	if (rc && log)
+		machine_log(m, "driver %s: %s failed: %s", *name ? name : "(none)", what,
+			    ctx->err);
 	return rc;
 }
 
@@ -279,9 +284,9 @@ int machine_drv_call(struct machine *m, struct driver_ctx *ctx, const char *what
 	drv_fn fn = lifecycle_method(m->driver, what);
 	int rc = drv_enter(m, ctx, what, fn != NULL);
 	if (rc)
-		return drv_leave(m, ctx, what, rc);
+		return drv_leave(m, ctx, what, rc, true);
 	machine_log(m, "driver %s: %s", m->driver->name, what);
-	return drv_leave(m, ctx, what, fn(ctx));
+	return drv_leave(m, ctx, what, fn(ctx), true);
 }
 
 int machine_drv_state(struct machine *m, struct driver_ctx *ctx,
@@ -291,7 +296,7 @@ int machine_drv_state(struct machine *m, struct driver_ctx *ctx,
 	int rc = drv_enter(m, ctx, "state", m->driver && m->driver->state);
 	if (!rc)
 		rc = m->driver->state(ctx, out);
-	return rc && m->driver ? drv_leave(m, ctx, "state", rc) : rc;
+	return rc ? drv_leave(m, ctx, "state", rc, false) : 0;
 }
 
 int machine_drv_url(struct machine *m, struct driver_ctx *ctx, char *buf, size_t len)
@@ -302,7 +307,7 @@ int machine_drv_url(struct machine *m, struct driver_ctx *ctx, char *buf, size_t
 		rc = m->driver->url(ctx, buf, len);
 	if (rc)
 		buf[0] = '\0';
-	return rc && m->driver && m->driver->url ? drv_leave(m, ctx, "url", rc) : rc;
+	return rc ? drv_leave(m, ctx, "url", rc, false) : 0;
 }
 
 int machine_drv_engine_listen_port(struct machine *m, struct driver_ctx *ctx)
@@ -331,7 +336,7 @@ int machine_drv_load(struct machine *m, struct driver_ctx *ctx, const cJSON *d)
 	int rc = drv_enter(m, ctx, "load", true);
 	if (!rc)
 		rc = m->driver->load(ctx, d);
-	return rc ? drv_leave(m, ctx, "load", rc) : 0;
+	return rc ? drv_leave(m, ctx, "load", rc, false) : 0;
 }
 
 int machine_drv_save(struct machine *m, struct driver_ctx *ctx, cJSON *d)
@@ -341,5 +346,5 @@ int machine_drv_save(struct machine *m, struct driver_ctx *ctx, cJSON *d)
 	int rc = drv_enter(m, ctx, "save", true);
 	if (!rc)
 		rc = m->driver->save(ctx, d);
-	return rc ? drv_leave(m, ctx, "save", rc) : 0;
+	return rc ? drv_leave(m, ctx, "save", rc, false) : 0;
 }
