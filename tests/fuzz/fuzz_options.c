@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON *c = cJSON_CreateObject();
 		cJSON_AddItemToObject(c, "HostOptions", ho);
 		struct engine_options eo;
-		host_options_engine(c, &eo);
+		host_options_engine(c, &eo, err);
 		engine_options_clear(&eo);
 		cJSON_Delete(c);
 		pthread_mutex_unlock(&m->lock);

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strlist_clear(&names);
 		pthread_mutex_lock(&m->lock);
 		struct engine_options eo;
-		host_options_engine(m->config, &eo);
+		host_options_engine(m->config, &eo, err);
 		engine_options_clear(&eo);
 		config_save(m, err);
 		record_save(m, err);
