@@ -12,7 +12,8 @@
 #   engine     .. 'Docker is up and running!'
 #   total      the write to 'driver' until it returned
 #
-#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (default digitalocean, every host)
+#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean or amazonec2;
+#                                               default digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
@@ -47,6 +48,19 @@ profile() {
 		}
 		IP_WAIT_START='Waiting for IP address'
 		IP_WAIT_END='Created droplet ID [0-9]+, IP address'
+		;;
+	amazonec2)
+		AK=AKIDBENCH$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+		SK=bench/$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/ec2.py --access-key "$AK" --secret-key "$SK")
+		set_options() {
+			echo "$API" >"$1/options/amazonec2-endpoint"
+			echo "$AK" >"$1/options/amazonec2-access-key"
+			echo "$SK" >"$1/options/amazonec2-secret-key"
+			echo root >"$1/options/amazonec2-ssh-user"
+		}
+		IP_WAIT_START="Waiting for the instance's IP address"
+		IP_WAIT_END='^ *IP address [0-9]'
 		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac

@@ -362,6 +362,23 @@ static int permissions(struct driver_ctx *ctx, xmlNode *group, struct strlist *p
 	return rc;
 }
 
+static int group_by_name(struct ec2_client *c, const char *name, const char *vpc, char *id,
+			 size_t len)
+{
+	struct strlist prm = STRLIST_INIT;
+	ec2_param(&prm, "Filter.1.Name", "group-name");
+	ec2_param(&prm, "Filter.1.Value.1", name);
+	ec2_param(&prm, "Filter.2.Name", "vpc-id");
+	ec2_param(&prm, "Filter.2.Value.1", vpc);
+	xmlDoc *doc;
+	int rc = call(c, "DescribeSecurityGroups", &prm, &doc);
+	if (rc)
+		return rc;
+	ec2_xml_text(ec2_xml_find(root(doc), "securityGroupInfo/item"), "groupId", id, len);
+	xmlFreeDoc(doc);
+	return *id ? 0 : error_set(c->ctx->err, ENOENT, "security group '%s' not found", name);
+}
+
 static int configure_groups(struct driver_ctx *ctx, struct ec2_client *c)
 {
 	struct ec2_priv *p = ctx->priv;
@@ -396,7 +413,16 @@ static int configure_groups(struct driver_ctx *ctx, struct ec2_client *c)
 			ec2_param(&prm, "VpcId", p->vpc_id);
 			xmlDoc *made;
 			driver_log(ctx, "Creating security group '%s' in %s...", p->sg_names[i], p->vpc_id);
-			if ((rc = call(c, "CreateSecurityGroup", &prm, &made)))
+			rc = call(c, "CreateSecurityGroup", &prm, &made);
+			if (rc && ec2_code_is(c, "InvalidGroup.Duplicate")) {
+				/* Another create made it meanwhile: use it. */
+				rc = group_by_name(c, p->sg_names[i], p->vpc_id, id, sizeof(id));
+				if (rc)
+					break;
+				driver_log(ctx, "Security group '%s' appeared meanwhile (%s)", p->sg_names[i], id);
+				goto use;
+			}
+			if (rc)
 				break;
 			ec2_xml_text(root(made), "groupId", id, sizeof(id));
 			xmlFreeDoc(made);
@@ -419,6 +445,7 @@ static int configure_groups(struct driver_ctx *ctx, struct ec2_client *c)
 			if (rc)
 				break;
 		}
+use:
 		snprintf(p->sg_ids[p->n_sg_ids++], sizeof(p->sg_ids[0]), "%s", id);
 		if (p->sg_readonly)
 			continue;
@@ -427,6 +454,9 @@ static int configure_groups(struct driver_ctx *ctx, struct ec2_client *c)
 		if (prm.n) {
 			ec2_param(&prm, "GroupId", id);
 			rc = call(c, "AuthorizeSecurityGroupIngress", &prm, NULL);
+			/* Rules another create added meanwhile. */
+			if (rc && ec2_code_is(c, "InvalidPermission.Duplicate"))
+				rc = 0;
 		}
 	}
 	strlist_clear(&prm);
@@ -566,7 +596,7 @@ static int inner_create(struct driver_ctx *ctx, struct ec2_client *c)
 {
 	struct ec2_priv *p = ctx->priv;
 	int rc;
-	driver_log(ctx, "Launching instance...");
+	driver_say(ctx, "Launching instance...");
 	if ((rc = create_key_pair(ctx, c))) {
 		char e[ERR_MAX];
 		snprintf(e, sizeof(e), "%s", ctx->err);

@@ -138,8 +138,9 @@ static int sign_attempt(void *arg, const struct http_req *rq, struct strlist *hd
 	return sigv4_sign(&key, &p, rq->method, path, hdrs, rq->body, rq->body_len, NULL, err);
 }
 
-/* EC2 says "slow down" in the body: RequestLimitExceeded (HTTP 503),
- * and a few server-side codes the SDK also retries. */
+/* EC2 says "slow down" in the body: RequestLimitExceeded (HTTP 503).
+ * Nothing was done: safe to resend even a RunInstances. (A 500
+ * InternalError is resent by http_do only for an idempotent action.) */
 static bool throttled(void *arg, const struct http_resp *rs)
 {
 	(void)arg;
@@ -147,10 +148,20 @@ static bool throttled(void *arg, const struct http_resp *rs)
 		return false;
 	struct strbuf code = STRBUF_INIT;
 	bool yes = !http_xml_text(rs->body.buf, rs->body.len, "Code", &code) &&
-		   (!strcmp(code.buf, "RequestLimitExceeded") || !strcmp(code.buf, "Throttling") ||
-		    !strcmp(code.buf, "InternalError") || !strcmp(code.buf, "Unavailable"));
+		   (!strcmp(code.buf, "RequestLimitExceeded") || !strcmp(code.buf, "Throttling"));
 	strbuf_release(&code);
 	return yes;
+}
+
+/* Actions that may be sent twice without making a second thing. */
+static bool idempotent(const char *action)
+{
+	static const char *const prefixes[] = { "Describe", "Delete", "Terminate", "Stop",
+						"Start", "Reboot", "CreateTags" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(action, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
 }
 
 static xmlDoc *parse(const char *body, size_t len)
@@ -184,6 +195,7 @@ int ec2_call(struct ec2_client *c, const char *action, const struct strlist *par
 		.secrets = secrets,
 		.max_attempts = c->attempts,
 		.insecure = c->insecure,
+		.idempotent = idempotent(action),
 		.sign = sign_attempt,
 		.sign_arg = c,
 		.retry_if = throttled,

@@ -9,6 +9,7 @@
 # Docker Machine store with amazonec2 machines mounts.
 . "$SRCDIR/tests/fs/lib.sh"
 LAB=$SRCDIR/tests/lab/lab.sh
+unset AWS_ACCESS_KEY_ID AWS_ACCESS_KEY AWS_SECRET_ACCESS_KEY AWS_SECRET_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE
 HOSTS=${LAB_EC2_HOSTS:-131-136}
 AK=AKIDMFSTESTEC2EXAMPLE
 SECRET="mfs/ec2+S3cret-$RANDOM$RANDOM/Zz"
@@ -152,19 +153,6 @@ case "$(cat "$MNT/bad2/error")" in *AuthFailure*) ok ;; *) fail "unknown key: $(
 rmdir "$MNT/bad1" "$MNT/bad2" && ok || fail "rmdir of the bad-credential machines"
 empty_account "after bad credentials"
 
-# A failure after the key and group were made (an AMI EC2 does not
-# have): everything deleted, newest first; the error says why.
-mkdir "$MNT/m4"
-ec2_opts "$MNT/m4"
-put "$MNT/m4/options/amazonec2-ami" ami-0000000000000dead
-post _requests/reset ''
-expect_errno ENOENT put "$MNT/m4/driver" amazonec2
-case "$(cat "$MNT/m4/error")" in *InvalidAMIID.NotFound*) ok ;; *) fail "bad ami: $(cat "$MNT/m4/error")" ;; esac
-empty_account "after a bad AMI"
-actions | sed -n '/^RunInstances 400/,$p' | grep -E "^Delete" > "$T/cleanup"
-expect_eq "cleanup order" "$(tr '\n' ' ' < "$T/cleanup")" "DeleteKeyPair 200 DeleteSecurityGroup 200 "
-rmdir "$MNT/m4" && ok || fail "rmdir m4"
-
 # kill -9 of the daemon while the instance waits for its IP; mounted
 # again, rmdir deletes the instance, key pair and group it recorded.
 post _delay_ip '{"seconds": 30}'
@@ -179,10 +167,30 @@ wait $w 2>/dev/null
 fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
 post _delay_ip '{"seconds": 0}'
 expect_eq "instance left by kill -9" "$(account | jq -r '.instances | length')" 1
-mount_fs
+mkdir -p "$T/home/.aws"
+printf '[default]\naws_access_key_id = AKIDWRONG\naws_secret_access_key = wrong\n[mfs]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$AK" "$SECRET" > "$T/home/.aws/credentials"
+HOME=$T/home AWS_PROFILE=mfs mount_fs
 expect_eq "k9 state after kill -9" "$(cat "$MNT/k9/state")" Error
 rmdir "$MNT/k9" && ok || fail "rmdir k9: $(cat "$MNT/k9/error" 2>/dev/null)"
 empty_account "after kill -9 and rmdir"
+
+# A failure after the key and group were made (an AMI EC2 does not
+# have): everything deleted, newest first; the error says why. No
+# credentials in the options: the daemon's ~/.aws/credentials, profile
+# AWS_PROFILE, signs (the error is EC2's, past the signature check).
+mkdir "$MNT/m4"
+put "$MNT/m4/options/amazonec2-endpoint" "$API"
+put "$MNT/m4/options/amazonec2-ssh-user" root
+put "$MNT/m4/options/amazonec2-ami" ami-0000000000000dead
+post _requests/reset ''
+expect_errno ENOENT put "$MNT/m4/driver" amazonec2
+case "$(cat "$MNT/m4/error")" in *InvalidAMIID.NotFound*) ok ;; *) fail "bad ami: $(cat "$MNT/m4/error")" ;; esac
+empty_account "after a bad AMI"
+actions | sed -n '/^RunInstances 400/,$p' | grep -E "^Delete" > "$T/cleanup"
+expect_eq "cleanup order" "$(tr '\n' ' ' < "$T/cleanup")" "DeleteKeyPair 200 DeleteSecurityGroup 200 "
+rmdir "$MNT/m4" && ok || fail "rmdir m4"
+
 
 # A store Docker Machine wrote: ec2box's instance is stopped in EC2;
 # ec2gone's instance no longer exists (rm still succeeds).
