@@ -639,7 +639,8 @@ static int wait_ip(struct gcall *c)
 			rc = error_set(ctx->err, ENOENT, "instance '%s' disappeared", ctx->machine);
 		if (rc)
 			return rc;
-		const char *st = json_str(in, "status", "");
+		char st[32];
+		snprintf(st, sizeof(st), "%s", json_str(in, "status", ""));
 		const char *ip = instance_ip(p, in);
 		if (!strcmp(st, "RUNNING") && ip && *ip) {
 			snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
