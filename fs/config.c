@@ -154,6 +154,8 @@ int config_load(struct machine *m, char *err)
 
 int config_save(struct machine *m, char *err)
 {
+	if (m->removed) /* its folder may be a new machine's */
+		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
 	if (!m->config)
 		return 0;
 	config_sync_driver(m);
@@ -235,6 +237,8 @@ int record_load(struct machine *m, char *err)
 
 int record_save(struct machine *m, char *err)
 {
+	if (m->removed) /* its folder may be a new machine's */
+		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
 	machine_secrets_update_locked(m);
 	cJSON *r = cJSON_CreateObject();
 	json_put_str(r, "Driver", m->driver_name);

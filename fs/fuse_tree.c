@@ -637,10 +637,19 @@ static int mfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return mfs_open(path, fi);
 }
 
+/* An fd of a removed machine answers ENOENT: never the old record, never
+ * a write into the folder of a new machine of the same name. */
+static bool node_gone(const struct node *n)
+{
+	return n->m && __atomic_load_n(&n->m->removed, __ATOMIC_ACQUIRE);
+}
+
 static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	if (node_gone(&of->n))
+		return -ENOENT;
 	if (of->live_fd >= 0) {
 		ssize_t n = pread(of->live_fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
@@ -786,6 +795,8 @@ static int mfs_write(const char *path, const char *buf, size_t size, off_t off,
 {
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 	char err[ERR_MAX];
+	if (node_gone(&of->n))
+		return -ENOENT;
 	if (of->n.kind == N_OPTION) {
 		if ((size_t)off + size > 64 * 1024)
 			return -EFBIG;

@@ -141,6 +141,11 @@ void machine_log(struct machine *m, const char *fmt, ...)
 	char ts[32];
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	strbuf_addstr(&sb, ts);
+	/* A removed machine's folder may be a new machine's of the same name. */
+	if (__atomic_load_n(&m->removed, __ATOMIC_ACQUIRE)) {
+		strbuf_release(&sb);
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
@@ -149,7 +154,7 @@ void machine_log(struct machine *m, const char *fmt, ...)
 		strbuf_addch(&sb, '\n');
 	/* No secret reaches the log file, whoever wrote the line. */
 	machine_mask(m, &sb);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
 		ssize_t w = write(fd, sb.buf, sb.len);
 		(void)w;

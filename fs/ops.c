@@ -367,7 +367,7 @@ static int do_remove(struct machine *m, bool force, char *err)
 	if (rc)
 		return error_set(err, rc, "%s", e2);
 	pthread_mutex_lock(&m->lock);
-	m->removed = true;
+	__atomic_store_n(&m->removed, true, __ATOMIC_RELEASE); /* machine_log reads it unlocked */
 	pthread_mutex_unlock(&m->lock);
 	store_forget(m->store, m);
 	return 0;

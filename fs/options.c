@@ -25,6 +25,8 @@ bool option_scratch_name(const char *name)
 
 static int check_writable_locked(struct machine *m, const char *name, char *err)
 {
+	if (m->removed)
+		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
 	if (option_scratch_name(name))
 		return 0;
 	if (!option_lookup(name))
@@ -160,6 +162,10 @@ static int option_drop(struct machine *m, const char *name, char *err)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = 0;
+	if (m->removed) {
+		pthread_mutex_unlock(&m->lock);
+		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
+	}
 	if (option_set_del(&m->scratch, name)) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
