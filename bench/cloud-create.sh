@@ -12,7 +12,7 @@
 #   engine     .. 'Docker is up and running!'
 #   total      the write to 'driver' until it returned
 #
-#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean or amazonec2;
+#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2 or google;
 #                                               default digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19).
 # Root, a build in build/. Another driver adds a case to profile() below.
@@ -61,6 +61,24 @@ profile() {
 		}
 		IP_WAIT_START="Waiting for the instance's IP address"
 		IP_WAIT_END='^ *IP address [0-9]'
+		;;
+	google)
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/sa.pem" 2>/dev/null
+		openssl pkey -in "$W/sa.pem" -pubout -out "$W/sa.pub"
+		EMAIL=bench@mfs-bench.iam.gserviceaccount.com
+		FAKE_CMD=(python3 tests/fakecloud/google.py --project mfs-bench --sa-email "$EMAIL" --sa-pub "$W/sa.pub")
+		set_options() {
+			[ -s "$W/sa.json" ] || python3 -c 'import json, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps({"type": "service_account", "client_email": sys.argv[3],
+    "private_key": open(sys.argv[2]).read(), "token_uri": sys.argv[4]}).encode())' \
+				"$W/sa.json" "$W/sa.pem" "$EMAIL" "$API/token"
+			echo mfs-bench >"$1/options/google-project"
+			echo "$API/compute/v1/" >"$1/options/google-api-url"
+			echo "$W/sa.json" >"$1/options/google-application-credentials"
+		}
+		IP_WAIT_START="Waiting for the instance's address"
+		IP_WAIT_END="Instance '[^']+' is running at"
 		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac

@@ -631,7 +631,7 @@ static int wait_ip(struct gcall *c)
 	struct driver_ctx *ctx = c->g.ctx;
 	const struct google_priv *p = ctx->priv;
 	time_t deadline = time(NULL) + IP_WAIT_S;
-	bool said = false;
+	driver_say(ctx, "Waiting for the instance's address...");
 	for (;;) {
 		cJSON *in = NULL;
 		int rc = get_instance(c, &in);
@@ -655,9 +655,6 @@ static int wait_ip(struct gcall *c)
 			return error_set(ctx->err, ETIMEDOUT,
 					 "instance '%s' had no address within %d s (status %s)",
 					 ctx->machine, IP_WAIT_S, *st ? st : "?");
-		if (!said)
-			driver_log(ctx, "Waiting for the instance's address (status %s)...", st);
-		said = true;
 		if ((rc = gce_sleep(ctx, 1000)))
 			return rc;
 	}
