@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Time `docker-machine ls` (the wrapper, tools/docker-machine) over stores of
 # 100 and 1,000 machines (none driver): the default table, `ls -q`, and a
-# `--filter state=running --format` run, each the best of 3. Baseline in the
-# same run: `cat */state` over the mount (the reads ls cannot avoid).
+# `--filter state=running --format` run, each the best of 3. The wrapper
+# reads the root's .list once; baselines in the same run: `cat .list` (the
+# one read ls makes) and `cat */state` over the mount (a read per machine),
+# and, with DOCKER_MACHINE_BIN=/path/to/docker-machine, real Docker Machine's
+# `ls` over the same store (it asks every engine: here none answers).
 #   bench/wrapper-ls.sh [SIZES...]     (default: 100 1000)
 # The store is made as bench/store.sh makes it: one machine through the tree,
 # cloned in the store while nothing is mounted.
@@ -38,7 +41,8 @@ make_store() {
 	rm -rf "$seed"
 }
 
-printf '%-8s %10s %10s %16s | %14s\n' machines ls_ms ls-q_ms filter+format_ms base_cat_state_ms
+printf '%-8s %10s %10s %16s | %12s %14s %12s\n' machines ls_ms ls-q_ms filter+format_ms \
+	cat_list_ms cat_state_ms real_dm_ls_ms
 for n in "${SIZES[@]}"; do
 	store=$W/store$n
 	make_store "$store" "$n"
@@ -50,8 +54,11 @@ for n in "${SIZES[@]}"; do
 	t_ls=$(best3 "$DM" ls)
 	t_q=$(best3 "$DM" ls -q)
 	t_f=$(best3 "$DM" ls --filter state=running --format '{{.Name}} {{.URL}}')
+	l=$(best3 cat "$W/mnt/.list")
 	b=$(best3 sh -c "cat $W/mnt/*/state")
-	printf '%-8s %10s %10s %16s | %14s\n' "$n" "$t_ls" "$t_q" "$t_f" "$b"
+	r=-
+	[ -n "${DOCKER_MACHINE_BIN:-}" ] && r=$(best3 "$DOCKER_MACHINE_BIN" -s "$store" ls)
+	printf '%-8s %10s %10s %16s | %12s %14s %12s\n' "$n" "$t_ls" "$t_q" "$t_f" "$l" "$b" "$r"
 	fusermount3 -u "$W/mnt"
 	sleep 0.2
 done

@@ -129,3 +129,23 @@ n10    *        "Running"   true' ]
 	run docker-machine ls -t 5 -q --filter name=z1
 	[ "$output" = z1 ]
 }
+
+@test "ls, ls -q, --filter: one open of the root's .list, no file per machine" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	local a
+	for a in "" -q "--filter state=running --filter driver=none"; do
+		strace -f -qq -e trace=openat -o "$T/strace" docker-machine ls $a >/dev/null
+		[ "$(grep -c "\"$MNT/.list\"" "$T/strace")" -eq 1 ]
+		! grep "\"$MNT/[^.]" "$T/strace"
+	done
+}
+
+@test "ls: .list's escapes undone (an error with a backslash)" {
+	mkdir "$MNT/bs"
+	printf '%s\n' 'tcp://a\b:1' >"$MNT/bs/options/url"
+	! put "$MNT/bs/driver" none
+	run docker-machine ls --filter name=^bs$ --format '{{.Name}}|{{.Error}}'
+	[ "$output" = "bs|$(cat "$MNT/bs/error")" ]
+	[[ $output == *'a\b'* ]]
+	rmdir "$MNT/bs"
+}
