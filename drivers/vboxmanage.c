@@ -60,6 +60,15 @@ static void last_line(const char *s, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(end - start), start);
 }
 
+/* Each VBoxManage call's bound: MACHINEFS_VBOXMANAGE_TIMEOUT seconds
+ * (default 300; a disk conversion is the slowest call we make). */
+static int vbm_timeout_ms(void)
+{
+	const char *t = getenv("MACHINEFS_VBOXMANAGE_TIMEOUT");
+	int s = t ? atoi(t) : 0;
+	return (s > 0 && s < 86400 ? s : 300) * 1000;
+}
+
 int vbm_run(struct driver_ctx *ctx, struct strbuf *out, struct strbuf *errout,
 	    const char *const *argv)
 {
@@ -82,9 +91,10 @@ int vbm_run(struct driver_ctx *ctx, struct strbuf *out, struct strbuf *errout,
 		av[i + 1] = (char *)argv[i];
 
 	struct strbuf so = STRBUF_INIT, se = STRBUF_INIT;
-	/* No deadline yet: see issue 8 item 7. Cancel (Ctrl-C, unmount) stops it. */
+	/* A hung VBoxManage is killed at the deadline; cancel (Ctrl-C,
+	 * unmount) stops it sooner. */
 	struct spawn_req req = { .argv = (const char *const *)av, .out = &so, .errout = &se,
-				 .cancel = ctx->cancel };
+				 .timeout_ms = vbm_timeout_ms(), .cancel = ctx->cancel };
 	int status = 0;
 	rc = spawn_run(&req, &status, ctx->err);
 	if (rc) {

@@ -13,7 +13,9 @@
  * $VBOX_MSI_INSTALL_PATH. -ENOENT with a message when none is there. */
 int vbm_find(char *path, size_t len, char *err);
 
-/* Run VBoxManage with the NULL-terminated argv (without argv[0]).
+/* Run VBoxManage with the NULL-terminated argv (without argv[0]), killed
+ * past MACHINEFS_VBOXMANAGE_TIMEOUT seconds (300; -ETIMEDOUT) or when
+ * ctx->cancel is set (-EINTR).
  * out/errout (may be NULL) get stdout and stderr. Each call is logged to
  * the machine's log. Fails (-EIO, "VBoxManage ARGS failed: LAST STDERR
  * LINE" in ctx->err) on a non-zero exit or, as Docker Machine does, on

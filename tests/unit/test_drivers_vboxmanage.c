@@ -2,6 +2,9 @@
  * VirtualBox 7.0 prints (showvminfo --machinereadable, list hostonlyifs,
  * list dhcpservers), and the VBoxManage lookup. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,8 @@
 #include "drivers/driver.h"
 #include "drivers/vboxmanage.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
+#include "lib/strbuf.h"
 #include "harness.h"
 
 static const char vminfo[] =
@@ -171,6 +176,63 @@ static void test_find(void)
 	}
 }
 
+/* A VBoxManage that hangs: killed at the deadline, or on cancel. */
+static volatile int cancel_flag;
+
+static void *cancel_later(void *arg)
+{
+	const char *pidfile = arg;
+	for (int i = 0; i < 500 && access(pidfile, F_OK); i++)
+		nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+	__atomic_store_n(&cancel_flag, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_hang(void)
+{
+	char bin[PATH_MAX], path[PATH_MAX + 16], pidfile[PATH_MAX + 16];
+	snprintf(bin, sizeof(bin), "%s/hang", test_tmpdir());
+	mkdir(bin, 0755);
+	snprintf(path, sizeof(path), "%s/VBoxManage", bin);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", bin);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "#!/bin/sh\necho $$ > '%s.tmp' && mv '%s.tmp' '%s'\nexec sleep 600\n",
+		pidfile, pidfile, pidfile);
+	fclose(f);
+	chmod(path, 0755);
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	char path_env[PATH_MAX + 32];
+	snprintf(path_env, sizeof(path_env), "%s:/usr/bin:/bin", bin);
+	setenv("PATH", path_env, 1);
+	setenv("MACHINEFS_VBOXMANAGE_TIMEOUT", "1", 1);
+	struct driver_ctx ctx = { .machine = "vb" };
+	const char *argv[] = { "list", "vms", NULL };
+	CHECK(vbm_run(&ctx, NULL, NULL, argv) == -ETIMEDOUT);
+	CHECK(strstr(ctx.err, "did not finish within 1 s") != NULL);
+	struct strbuf sb = STRBUF_INIT;
+	CHECK(read_file(pidfile, &sb, NULL) == 0);
+	long pid = strtol(strbuf_str(&sb), NULL, 10);
+	CHECK(pid > 0 && kill((pid_t)pid, 0) != 0); /* killed and reaped */
+	strbuf_release(&sb);
+	unlink(pidfile);
+
+	/* Cancel ends it long before the deadline. */
+	setenv("MACHINEFS_VBOXMANAGE_TIMEOUT", "600", 1);
+	ctx.cancel = &cancel_flag;
+	pthread_t t;
+	pthread_create(&t, NULL, cancel_later, pidfile);
+	CHECK(vbm_run(&ctx, NULL, NULL, argv) == -EINTR);
+	pthread_join(t, NULL);
+	unsetenv("MACHINEFS_VBOXMANAGE_TIMEOUT");
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+}
+
 int main(void)
 {
 	test_info();
@@ -178,5 +240,6 @@ int main(void)
 	test_hostonly();
 	test_dhcp();
 	test_find();
+	test_hang();
 	return test_report();
 }
