@@ -549,7 +549,13 @@ static int do_state(struct driver_ctx *ctx, enum machine_state *out)
 	if (!p->droplet_id)
 		return error_set(ctx->err, ENOENT, "no droplet recorded for '%s'", ctx->machine);
 	char status[32];
-	int rc = get_droplet(ctx, status, sizeof(status), NULL, 0, 20);
+	/* The refresher asks every few seconds for the machine's lifetime:
+	 * its requests stay out of the log (a changed state is logged). */
+	struct driver_ctx quiet = *ctx;
+	quiet.log_fn = NULL;
+	int rc = get_droplet(&quiet, status, sizeof(status), NULL, 0, 20);
+	if (rc)
+		snprintf(ctx->err, ERR_MAX, "%s", quiet.err);
 	*out = rc ? MS_ERROR : state_of(status);
 	return rc;
 }

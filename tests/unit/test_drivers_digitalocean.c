@@ -253,11 +253,14 @@ static void test_state_remove_actions(void)
 		{ 404, NULL, "{\"id\":\"not_found\",\"message\":\"The resource you were accessing could not be found.\"}", 0 },
 	};
 	script(st, 4);
+	logbuf[0] = '\0';
 	enum machine_state s;
 	CHECK(D->state(&ctx, &s) == 0 && s == MS_STOPPED);
 	CHECK(D->state(&ctx, &s) == 0 && s == MS_STARTING);
 	CHECK(D->state(&ctx, &s) == 0 && s == MS_NONE);
 	CHECK(D->state(&ctx, &s) == -ENOENT && s == MS_ERROR);
+	CHECK_STR(ctx.err, "GET /v2/droplets/42: http 404: The resource you were accessing could not be found.");
+	CHECK_STR(logbuf, ""); /* background polls stay out of the log */
 
 	static const struct reply kill[] = {
 		{ 201, NULL, "{\"action\":{\"id\":5,\"status\":\"in-progress\",\"type\":\"power_off\"}}", 0 },
