@@ -27,16 +27,21 @@ static void put(struct machine *m, const char *kind, const char *id, const char 
 {
 	char path[PATH_MAX + 32];
 	struct strbuf sb = STRBUF_INIT;
+	/* A removed machine's folder may be a new machine's of the same name. */
+	if (__atomic_load_n(&m->removed, __ATOMIC_ACQUIRE))
+		return;
 	machine_progress_path(m, path, sizeof(path));
 	strbuf_addf(&sb, "%s %s ", kind, id);
 	for (const char *p = text ? text : ""; *p; p++)
 		strbuf_addch(&sb, *p == '\n' || *p == '\r' ? ' ' : *p);
 	strbuf_addch(&sb, '\n');
+	/* As the log and error: no secret in it. */
+	machine_mask(m, &sb);
 	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
 	struct stat st;
 	if (fresh && stat(path, &st) == 0 && st.st_size > PROGRESS_MAX)
 		flags |= O_TRUNC;
-	int fd = open(path, flags, 0600);
+	int fd = open(path, flags | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
 		ssize_t n = write(fd, sb.buf, sb.len);
 		(void)n;
