@@ -53,6 +53,24 @@ gopts() { # gopts MACHINE [KEYFILE]
 	put "$MNT/$1/options/google-api-url" "$API"
 	put "$MNT/$1/options/google-application-credentials" "${2:-$T/sa.json}"
 }
+# api_insert NAME: an instance made through the API (as another tool would),
+# RUNNING once this returns.
+api_insert() {
+	local tok
+	tok=$(curl -sf -d 'grant_type=refresh_token&client_id=cid.apps.googleusercontent.com&client_secret=csecret&refresh_token=1%2F%2Frtoken' \
+		$BASE/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+	curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' -d "{\"name\":\"$1\",
+		\"machineType\":\"https://www.googleapis.com/compute/v1/projects/$PROJECT/zones/$ZONE/machineTypes/n1-standard-1\",
+		\"disks\":[{\"boot\":true,\"autoDelete\":true,\"type\":\"PERSISTENT\",\"mode\":\"READ_WRITE\",
+		\"initializeParams\":{\"diskName\":\"$1-disk\",\"sourceImage\":\"https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64\",\"diskSizeGb\":10}}],
+		\"networkInterfaces\":[{\"network\":\"https://www.googleapis.com/compute/v1/projects/$PROJECT/global/networks/default\",\"accessConfigs\":[{\"type\":\"ONE_TO_ONE_NAT\"}]}]}" \
+		"${API}projects/$PROJECT/zones/$ZONE/instances" >/dev/null && ok || fail "instance $1 through the API"
+	for _ in $(seq 300); do
+		fake state | python3 -c "import json,sys; sys.exit(0 if any(i['name']=='$1' and i['status']=='RUNNING' and i['networkInterfaces'][0].get('accessConfigs', [{}])[0].get('natIP') for i in json.load(sys.stdin)['instances']) else 1)" && return
+		sleep 0.1
+	done
+	fail "instance $1 never ran"
+}
 mount_fs
 
 # --- create, docker works, Docker Machine's request sequence ---------------
@@ -137,8 +155,34 @@ grep -q "http POST /compute/v1/projects/$PROJECT/zones/$ZONE/instances/g1/stop 2
 issued=$(fake state | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_issued"])')
 [ "$issued" -le 2 ] && ok || fail "the token is not cached: $issued tokens issued"
 
+# --- no secret anywhere: key file contents, tokens (g1 still there) ---------
+secrets_nowhere() {
+	sed -n 10p "$T/sa.pem" > $T/secrets
+	fake state | python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin)["issued"]]' >> $T/secrets
+	[ "$(wc -l < $T/secrets)" -ge 2 ] || fail "no token issued?"
+	printf '%s\n' csecret 1//rtoken >> $T/secrets # the authorized_user file's
+	while read -r s; do
+		[ -n "$s" ] || continue
+		grep -rqF -- "$s" "$MNT" "$STORE" "$T/daemon.log" ${DMSTORE:-} 2>/dev/null && { fail "a secret is in the tree, store or log: $1"; return; }
+	done < $T/secrets
+	ok
+}
+[ -s $MNT/g1/log ] && grep -q "http GET" $MNT/g1/log && ok || fail "g1's log has no requests"
+secrets_nowhere g1
+expect_eq "key file option shows its path" "$(cat $MNT/g1/options/google-application-credentials)" "$T/sa.json"
+
 # --- rmdir: instance and disk gone; the shared firewall rule stays -----------
+fake requests/reset POST >/dev/null
 rmdir $MNT/g1 && ok || fail "rmdir g1: $(cat $MNT/g1/error 2>&1)"
+fake requests | python3 -c '
+import json, re, sys
+out = []
+for r in json.load(sys.stdin):
+    r = re.sub(r"operation-[0-9a-f-]+$", "OP", r["method"] + " " + r["path"]).replace("/compute/v1/projects/mfs-test/zones/us-central1-a", "")
+    if not out or out[-1] != r:
+        out.append(r)
+print(" ".join(out))' > $T/rmseq
+expect_eq "rm request sequence" "$(cat $T/rmseq)" "DELETE /instances/g1 GET /operations/OP GET /disks/g1-disk"
 expect_eq "account after rmdir" "$(account)" "0 0"
 expect_eq "firewall rule kept" "$(fake state | python3 -c 'import json,sys; print([f["name"] for f in json.load(sys.stdin)["firewalls"]])')" "['docker-machines']"
 
@@ -174,6 +218,23 @@ expect_eq "account after bad image" "$(account)" "0 0"
 rmdir $MNT/g4 && ok || fail "rmdir g4"
 fake config POST '{"orphan_disk_on_fail":false}' >/dev/null
 
+# --- google-use-existing: an instance made elsewhere gets the tag and key ----
+api_insert ex1
+gopts ex1
+put $MNT/ex1/options/google-use-existing true
+put $MNT/ex1/driver google && ok || fail "use-existing create: $(cat $MNT/ex1/error)"
+( . $MNT/ex1/env && docker info --format '{{.Name}}' ) > $T/ne 2>&1
+expect_eq "docker on the existing instance" "$(cat $T/ne)" "ex1"
+fake state | python3 -c "
+import json,sys
+i=[i for i in json.load(sys.stdin)['instances'] if i['name']=='ex1'][0]
+assert 'docker-machine' in i['tags']['items'], i['tags']
+assert any(m['key']=='ssh-keys' and m['value'].startswith('docker-user:ssh-ed25519 ') for m in i['metadata']['items'])
+" && ok || fail "existing instance not tagged or keyed"
+grep -q "setTags 200" $MNT/ex1/log && ok || fail "no setTags"
+rmdir $MNT/ex1 && ok || fail "rmdir ex1"
+expect_eq "account after use-existing (rm deletes it, as Docker Machine)" "$(account)" "0 0"
+
 # --- kill -9 of the daemon while the instance waits for its IP ----------------
 fake delay_ip POST '{"seconds":60}' >/dev/null
 gopts g5
@@ -189,17 +250,6 @@ fake delay_ip POST '{"seconds":0}' >/dev/null
 mount_fs
 rmdir $MNT/g5 && ok || fail "rmdir g5 after kill -9: $(cat $MNT/g5/error 2>&1)"
 expect_eq "account after kill -9 and rmdir" "$(account)" "0 0"
-
-# --- no secret anywhere: key file contents, tokens ---------------------------
-sed -n 2p "$T/sa.pem" > $T/pemline
-fake state | python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin).get("issued", [])]' > $T/tokens
-for f in $T/pemline $T/tokens; do
-	while read -r s; do
-		[ -n "$s" ] || continue
-		grep -rqF -- "$s" "$MNT" "$STORE" "$T/daemon.log" 2>/dev/null && fail "a secret is in the tree or store"
-	done < "$f"
-done
-ok
 
 # --- a store written by Docker Machine; ADC from the environment --------------
 # (an authorized_user file: the refresh-token grant), GOOGLE_API_URL.
@@ -245,19 +295,12 @@ python3 - $T/adc/application_default_credentials.json "$BASE/token" <<-'EOF'
 	os.write(fd, json.dumps({"type": "authorized_user", "client_id": "cid.apps.googleusercontent.com",
 	    "client_secret": "csecret", "refresh_token": "1//rtoken", "token_uri": sys.argv[2]}).encode())
 EOF
-TOK=$(curl -sf -d 'grant_type=refresh_token&client_id=cid.apps.googleusercontent.com&client_secret=csecret&refresh_token=1%2F%2Frtoken' \
-	$BASE/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-curl -sf -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' -d "{\"name\":\"dm1\",
-	\"machineType\":\"https://www.googleapis.com/compute/v1/projects/$PROJECT/zones/$ZONE/machineTypes/n1-standard-1\",
-	\"disks\":[{\"boot\":true,\"autoDelete\":true,\"type\":\"PERSISTENT\",\"mode\":\"READ_WRITE\",
-	\"initializeParams\":{\"diskName\":\"dm1-disk\",\"sourceImage\":\"https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20170721\",\"diskSizeGb\":10}}],
-	\"networkInterfaces\":[{\"network\":\"https://www.googleapis.com/compute/v1/projects/$PROJECT/global/networks/default\",\"accessConfigs\":[{\"type\":\"ONE_TO_ONE_NAT\"}]}]}" \
-	"${API}projects/$PROJECT/zones/$ZONE/instances" >/dev/null && ok || fail "fixture instance"
-for _ in $(seq 200); do fake state | grep -q '"status": "RUNNING"' && break; sleep 0.1; done
+api_insert dm1
 GOOGLE_API_URL=$API CLOUDSDK_CONFIG=$T/adc mount_fs $T/dmstore
 for _ in $(seq 100); do [ "$(cat $MNT/dm1/state)" = Running ] && break; sleep 0.2; done
 expect_eq "Docker Machine store: state" "$(cat $MNT/dm1/state)" "Running"
 expect_eq "Docker Machine store: driver" "$(cat $MNT/dm1/driver)" "google"
 rmdir $MNT/dm1 && ok || fail "rmdir dm1: $(cat $MNT/dm1/error 2>&1)"
 expect_eq "account after the Docker Machine machine" "$(account)" "0 0"
+DMSTORE=$T/dmstore secrets_nowhere "at the end"
 finish
