@@ -41,6 +41,9 @@ int machine_fault(struct machine *m, const char *what, char *err);
 /* The lifecycle methods by name: "configure", "precreate_check",
  * "create", "remove", "start", "stop", "restart", "kill". */
 int machine_drv_call(struct machine *m, struct driver_ctx *ctx, const char *what);
+/* -ENOTSUP for a command m's driver lacks, in the driver's own words
+ * when it has them, else "driver 'NAME' does not support 'CMD'". */
+int machine_drv_unsupported(const struct machine *m, const char *cmd, char *err);
 /* Whether m's driver has that lifecycle method. */
 bool machine_drv_has(const struct machine *m, const char *what);
 int machine_drv_state(struct machine *m, struct driver_ctx *ctx,

@@ -253,6 +253,16 @@ bool machine_drv_has(const struct machine *m, const char *what)
 	return lifecycle_method(m->driver, what) != NULL;
 }
 
+int machine_drv_unsupported(const struct machine *m, const char *cmd, char *err)
+{
+	const char *said = m->driver && m->driver->unsupported ? m->driver->unsupported(cmd)
+							       : NULL;
+	if (said)
+		return error_set(err, ENOTSUP, "%s", said);
+	return error_set(err, ENOTSUP, "driver '%s' does not support '%s'",
+			 m->driver ? m->driver->name : m->driver_name, cmd);
+}
+
 /* The common checks: a driver, the method, the fault hook. */
 static int drv_enter(struct machine *m, struct driver_ctx *ctx, const char *what,
 		     bool present)
@@ -264,8 +274,7 @@ static int drv_enter(struct machine *m, struct driver_ctx *ctx, const char *what
 					 : "machine '%s' has no driver",
 				 *m->driver_name ? m->driver_name : m->name);
 	if (!present)
-		return error_set(ctx->err, ENOTSUP, "driver '%s' does not support '%s'",
-				 m->driver->name, what);
+		return machine_drv_unsupported(m, what, ctx->err);
 	return machine_fault(m, what, ctx->err);
 }
 

@@ -501,10 +501,7 @@ static int begin_locked(struct machine *m, const struct ctl_cmd *c, char *err)
 	if (c->supports && !(m->driver->supports & c->supports)) {
 		if (c->supports == DRV_SSH)
 			return error_set(err, ENOTSUP, "driver '%s' does not support '%s': it has no SSH access", m->driver->name, c->name);
-		const char *said = m->driver->unsupported ? m->driver->unsupported(c->name) : NULL;
-		if (said)
-			return error_set(err, ENOTSUP, "%s", said);
-		return error_set(err, ENOTSUP, "driver '%s' does not support '%s'", m->driver->name, c->name);
+		return machine_drv_unsupported(m, c->name, err);
 	}
 	m->busy = c->name;
 	m->busy_since = time(NULL);
