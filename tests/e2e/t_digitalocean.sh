@@ -143,8 +143,27 @@ expect_eq "account with the key left" "$(account)" "1 0"
 rmdir $MNT/bad3 && ok || fail "rmdir bad3: $(cat $MNT/bad3/error)"
 expect_eq "account after rmdir bad3" "$(account)" "0 0"
 
-# ---- kill -9 while the droplet waits for its IP; remount; rmdir ----
+# ---- Ctrl-C while the droplet waits for its IP: what was made is deleted ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null
+fake POST /_requests/reset >/dev/null
+mkdir $MNT/c1
+put $MNT/c1/options/digitalocean-access-token "$TOKEN"
+put $MNT/c1/options/digitalocean-api-url "$API"
+bash -c 'printf "digitalocean\n" > "$1"' w $MNT/c1/driver 2>/dev/null &
+w=$!
+for _ in $(seq 200); do requests | grep -q "GET /v2/droplets/ID" && break; sleep 0.1; done
+kill -TERM $w
+wait $w 2>/dev/null
+expect_eq "state after Ctrl-C" "$(cat $MNT/c1/state)" Error
+case "$(cat $MNT/c1/error)" in *cancelled*) ok ;; *) fail "error after Ctrl-C: $(cat $MNT/c1/error)" ;; esac
+expect_eq "account after Ctrl-C" "$(account)" "0 0"
+expect_eq "Ctrl-C undo calls" "$(requests | grep -v '^GET')" "POST /v2/account/keys 201
+POST /v2/droplets 202
+DELETE /v2/droplets/ID 204
+DELETE /v2/account/keys/ID 204"
+rmdir $MNT/c1 && ok || fail "rmdir c1"
+
+# ---- kill -9 while the droplet waits for its IP; remount; rmdir ----
 fake POST /_requests/reset >/dev/null
 ( put_do k1 ) >/dev/null 2>&1 &
 CREATE_PID=$!

@@ -90,8 +90,12 @@ class HostPool:
             self.booting.add(n)
 
         def run():
-            if delay:
-                time.sleep(delay)
+            end = time.time() + delay
+            while time.time() < end:  # a delete ends the wait
+                with self.lock:
+                    if n in self.doomed:
+                        break
+                time.sleep(0.1)
             with self.lock:
                 skip = n in self.doomed
             rc, out, err = 1, "", "instance deleted while booting"
