@@ -4,7 +4,6 @@
  * SSH, remove leaves the host alone. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -90,10 +89,10 @@ static int generic_configure(struct driver_ctx *ctx)
 			return error_set(ctx->err, EINVAL,
 					 "no SSH key: write its path to 'options/generic-ssh-key'");
 	}
-	char copy[PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", p->ssh_key);
-	if (snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/%s",
-		     ctx->dir, basename(copy)) >= (int)sizeof(ctx->base->ssh_key_path))
+	/* A fixed name (Docker Machine keeps the key's own): a key called
+	 * key.pem, ca.pem or config.json must not clobber the machine's files. */
+	if (snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/id_rsa",
+		     ctx->dir) >= (int)sizeof(ctx->base->ssh_key_path))
 		return error_set(ctx->err, ENAMETOOLONG, "the path of the key's copy is too long");
 	return 0;
 }

@@ -415,7 +415,10 @@ int qemu_vm_boot(const struct qemu_vm *vm, char *err)
 	argv[n] = NULL;
 
 	/* QEMU's own messages go to qemu.log, with a line saying which boot. */
-	FILE *f = fopen(log, "a");
+	int lfd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *f = lfd >= 0 ? fdopen(lfd, "a") : NULL;
+	if (!f && lfd >= 0)
+		close(lfd);
 	if (f) {
 		time_t t = time(NULL);
 		char when[64];

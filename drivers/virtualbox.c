@@ -398,7 +398,7 @@ static int make_disk(struct driver_ctx *ctx, const char *raw, const char *vmdk)
 	if (rc)
 		goto out;
 	format_me_tar(&tar, strbuf_str(&pub), pub.len);
-	int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = error_errno(ctx->err, errno, "cannot create '%s'", raw);
 		goto out;

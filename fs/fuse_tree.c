@@ -571,7 +571,7 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 			return -EBUSY;
 	} else if (node_live(&of->n, path, sizeof(path))) {
 		/* `tail -f log` follows it while a command runs. */
-		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0600);
+		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT | O_NOFOLLOW, 0600);
 		if (of->live_fd < 0)
 			return -errno;
 	} else {
@@ -922,10 +922,14 @@ static int mfs_rename(const char *from, const char *to, unsigned int flags)
 		return rc;
 	char c[4][256];
 	int k = split(to, c);
-	if (a.kind != N_OPTION || k != 3 || strcmp(c[1], "options") ||
-	    strcmp(c[0], a.m->name) || flags) {
+	bool to_option = k == 3 && !strcmp(c[1], "options");
+	if (a.kind != N_OPTION || !to_option || strcmp(c[0], a.m->name) || flags) {
+		/* An option to another machine's options/ may be copied (mv
+		 * does that on EXDEV); anything else, a machine above all, is
+		 * not renamed: mv's copy fallback would make a stray machine. */
+		bool copyable = a.kind == N_OPTION && to_option && !flags;
 		node_release(&a);
-		return -EXDEV;
+		return copyable ? -EXDEV : -EPERM;
 	}
 	char err[ERR_MAX];
 	struct strbuf sb = STRBUF_INIT;

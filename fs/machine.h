@@ -18,7 +18,9 @@
 #include "drivers/driver.h"
 #include "lib/strbuf.h"
 
-#define MACHINE_NAME_MAX 255
+/* A name is the host's hostname: at most 63 characters (HOST_NAME_MAX is
+ * 64 with the NUL). */
+#define MACHINE_NAME_MAX 63
 
 struct store;
 

@@ -23,6 +23,8 @@ bool option_scratch_name(const char *name)
 	       !strncmp(name, "sed", 3);
 }
 
+#define SCRATCH_MAX 16
+
 static int check_writable_locked(struct machine *m, const char *name, char *err)
 {
 	if (m->removed)
@@ -140,6 +142,12 @@ static int option_put(struct machine *m, const char *name, const char *value,
 		struct strbuf v = STRBUF_INIT;
 		const struct driver_option *o = option_lookup(name);
 		if (!o) {
+			/* Memory only: a few per machine are all an editor needs. */
+			if (!option_set_get(&m->scratch, name) && m->scratch.names.n >= SCRATCH_MAX) {
+				pthread_mutex_unlock(&m->lock);
+				return error_set(err, ENOSPC, "too many temporary files in '%s/options' (at most %d)",
+						 m->name, SCRATCH_MAX);
+			}
 			option_set_put(&m->scratch, name, value);
 			pthread_mutex_unlock(&m->lock);
 			return 0;

@@ -37,7 +37,7 @@ static void put(struct machine *m, const char *kind, const char *id, const char 
 	strbuf_addch(&sb, '\n');
 	/* As the log and error: no secret in it. */
 	machine_mask(m, &sb);
-	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
 	struct stat st;
 	if (fresh && stat(path, &st) == 0 && st.st_size > PROGRESS_MAX)
 		flags |= O_TRUNC;

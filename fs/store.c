@@ -82,6 +82,51 @@ static void load_machine(struct machine *m)
 	machine_secrets_update_locked(m); /* no other thread sees m yet */
 }
 
+/* Folders that never become machines: a name outside Docker Machine's
+ * rule (it would reach shells, argv and hostnames) and a symlink (the
+ * daemon would write through it, outside the store). Said once on the
+ * daemon's stderr. */
+static bool load_allowed(const char *name, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode)) {
+		fprintf(stderr, "machinefs: skipping machine folder '%s': a symbolic link\n", name);
+		return false;
+	}
+	if (!machine_name_valid(name)) {
+		char shown[81];
+		size_t i = 0;
+		for (; name[i] && i < sizeof(shown) - 1; i++)
+			shown[i] = name[i] > ' ' && name[i] < 127 ? name[i] : '?';
+		shown[i] = '\0';
+		fprintf(stderr, "machinefs: skipping machine folder '%s': not a valid machine name\n",
+			shown);
+		return false;
+	}
+	return true;
+}
+
+/* A crash between write_file_atomic's create and rename leaves
+ * "NAME.tmpXXXXXX": nothing else writes at load, so they go. */
+static void clean_temp_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp");
+		if (!t || t == de->d_name || strlen(t) != 10 || de->d_type != DT_REG)
+			continue;
+		bool tail = true;
+		for (const char *p = t + 4; *p; p++)
+			tail = tail && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					(*p >= '0' && *p <= '9'));
+		if (tail)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int cmp_machine(const void *a, const void *b)
 {
 	const struct machine *x = *(struct machine *const *)a;
@@ -158,8 +203,11 @@ int store_open(const char *root, struct store **out, char *err)
 		struct stat st;
 		char path[PATH_MAX * 2];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (lstat(path, &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
 			continue;
+		if (!load_allowed(de->d_name, &st))
+			continue;
+		clean_temp_files(path);
 		struct machine *m = machine_new(s, s->root, de->d_name);
 		load_machine(m);
 		if (s->n == s->alloc) {
@@ -221,6 +269,9 @@ struct machine *store_get(struct store *s, const char *name)
 
 int store_mkdir(struct store *s, const char *name, char *err)
 {
+	if (strlen(name) > MACHINE_NAME_MAX)
+		return error_set(err, EINVAL, "invalid machine name '%.20s...': longer than %d characters (it is the host's hostname)",
+				 name, MACHINE_NAME_MAX);
 	if (!machine_name_valid(name))
 		return error_set(err, EINVAL,
 				 "invalid machine name '%s': allowed hostname chars are 0-9a-zA-Z . - (and it starts with a letter or digit)",

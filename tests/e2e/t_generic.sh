@@ -63,7 +63,7 @@ expect_eq "ssh/port" "$(cat $M/ssh/port)" "22"
 expect_eq "ssh/host" "$(cat $M/ssh/host)" "$IPA"
 cmp -s $M/ssh/key $T/key && ok || fail "ssh/key"
 expect_eq "ssh/key mode" "$(stat -c %a $M/ssh/key)" "400"
-expect_eq "stored key mode" "$(stat -c %a $STORE/machines/web/key)" "600"
+expect_eq "stored key mode" "$(stat -c %a $STORE/machines/web/id_rsa)" "600"
 ssh -o UserKnownHostsFile=$M/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes \
 	-i $M/ssh/key root@$IPA hostname > $T/hn 2>&1 && ok || fail "ssh with the pinned key: $(cat $T/hn)"
 expect_eq "hostname set" "$(cat $T/hn)" "web"

@@ -21,7 +21,9 @@ static void test_names(void)
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[299] = '\0';
 	CHECK(!machine_name_valid(longname));
-	longname[255] = '\0';
+	longname[64] = '\0'; /* hostnames stop at 63 characters */
+	CHECK(!machine_name_valid(longname));
+	longname[63] = '\0';
 	CHECK(machine_name_valid(longname));
 }
 
