@@ -115,7 +115,7 @@ static int put_opt(struct driver_ctx *ctx, const char *name, char *dst, size_t l
 }
 
 /* Docker Machine keeps the image relative to .../compute/v1/projects/. */
-static void image_relative(char *img)
+static void image_relative(char *img, size_t len)
 {
 	static const char *const prefixes[] = {
 		"https://www.googleapis.com/compute/v1/projects/",
@@ -125,7 +125,9 @@ static void image_relative(char *img)
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);
 		if (!strncmp(img, prefixes[i], n)) {
-			memmove(img, img + n, strlen(img + n) + 1);
+			size_t rest = strlen(img + n);
+			memmove(img, img + n, rest + 1);
+			memset(img + rest, 0, len - rest); /* a clean record */
 			return;
 		}
 	}
@@ -181,7 +183,7 @@ static int google_configure(struct driver_ctx *ctx)
 	if (p->disk_size < 1 || p->disk_size > 65536)
 		return error_set(ctx->err, EINVAL, "invalid google-disk-size %d: want 1 to 65536 GB",
 				 p->disk_size);
-	image_relative(p->machine_image);
+	image_relative(p->machine_image, sizeof(p->machine_image));
 	p->use_existing = driver_opt_bool(ctx, d, "google-use-existing");
 	p->preemptible = driver_opt_bool(ctx, d, "google-preemptible");
 	p->use_internal_ip_only = driver_opt_bool(ctx, d, "google-use-internal-ip-only");
