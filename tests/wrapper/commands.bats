@@ -337,6 +337,16 @@ Waiting for SSH to be available..." ]
 	[ "$output" = Error ]
 	run docker-machine ls --filter name=p2 --format '{{.State}}|{{.Error}}'
 	[ "$output" = "Error|cannot reach '127.0.0.1:1': connection refused" ]
+	# not running: no URL, no TLS check, no SSH (Docker Machine's words)
+	run --separate-stderr docker-machine url p2
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "Host is not running" ]
+	SHELL=/bin/bash run --separate-stderr docker-machine env p2
+	[ "$stderr" = "Error checking TLS connection: Host is not running" ]
+	run --separate-stderr docker-machine config p2
+	[ "$stderr" = "Error running connection boilerplate: Host is not running" ]
+	run --separate-stderr docker-machine ssh p2 true
+	[ "$stderr" = 'Error: Cannot run SSH command: Host "p2" is not running' ]
 	run docker-machine rm -f p2
 	[ "$status" -eq 0 ]
 	[ ! -e "$MNT/p2" ]
@@ -529,4 +539,21 @@ fail refused hosts without a driver cannot be stopped" ]
 
 @test "the wrapper reads neither the log's words nor openssl's" {
 	! grep -n '/log"\|openssl\|PROGRESS_AWK' "$SRCDIR/tools/docker-machine"
+}
+
+@test "as Docker Machine: rm -f of a machine that is not there" {
+	run --separate-stderr docker-machine rm -f nope
+	[ "$status" -eq 0 ]
+	[ "$output" = "About to remove nope
+WARNING: This action will delete both local reference and remote instance." ]
+	[ "$stderr" = "Error removing host \"nope\": $NOTEXIST
+Can't remove \"nope\"" ]
+	# without -f: every error at the end, exit 1, the others removed
+	none_machine w2 tcp://127.0.0.1:2397
+	run --separate-stderr docker-machine rm -y nope w2
+	[ "$status" -eq 1 ]
+	[ "$output" = "About to remove nope, w2
+WARNING: This action will delete both local reference and remote instance.
+Successfully removed w2" ]
+	[ "$stderr" = "Error removing host \"nope\": $NOTEXIST" ]
 }
