@@ -515,6 +515,7 @@ static int ec2_load(struct driver_ctx *ctx, const cJSON *o)
 	load_table(o, NULL, "SecurityGroupsCreated", &p->sg_created[0][0], sizeof(p->sg_created[0]),
 		   EC2_SG_MAX, &p->n_sg_created);
 	p->key_pending = json_bool(o, "KeyPairPending", false);
+	p->launch_pending = json_bool(o, "LaunchPending", false);
 	if (!*p->region)
 		snprintf(p->region, sizeof(p->region), "us-east-1");
 	return 0;
@@ -566,6 +567,7 @@ static int ec2_save(const struct driver_ctx *ctx, cJSON *o)
 	save_table(o, "SecurityGroupsCreated", &p->sg_created[0][0], sizeof(p->sg_created[0]),
 		   p->n_sg_created);
 	json_put_bool(o, "KeyPairPending", p->key_pending);
+	json_put_bool(o, "LaunchPending", p->launch_pending);
 	return 0;
 }
 

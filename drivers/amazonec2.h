@@ -64,6 +64,9 @@ struct ec2_priv {
 	/* machinefs: ImportKeyPair was sent (the key's name is the machine's):
 	 * rm deletes it even when the answer never came back. */
 	bool key_pending;             /* KeyPairPending */
+	/* machinefs: RunInstances was sent with ClientToken = Id: rm finds
+	 * the instance by that token when the answer never came back. */
+	bool launch_pending;          /* LaunchPending */
 };
 
 extern const struct machine_driver amazonec2_driver;

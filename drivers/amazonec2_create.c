@@ -517,6 +517,14 @@ static int run_instance(struct driver_ctx *ctx, struct ec2_client *c)
 	ec2_param(&prm, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true");
 	ec2_param(&prm, "UserData", ud);
 	free(ud);
+	/* Not sent by Docker Machine: makes a resend safe and lets rm find an
+	 * instance whose RunInstances answer never arrived. */
+	ec2_param(&prm, "ClientToken", p->id);
+	p->launch_pending = true;
+	if ((rc = checkpoint(ctx))) {
+		strlist_clear(&prm);
+		return rc;
+	}
 	driver_log(ctx, "Launching instance (%s, %s, %s)...", p->ami, p->instance_type, rz);
 	xmlDoc *doc;
 	if ((rc = call(c, "RunInstances", &prm, &doc)))
@@ -611,6 +619,28 @@ static int inner_create(struct driver_ctx *ctx, struct ec2_client *c)
 	return tag_instance(ctx, c);
 }
 
+/* The instance RunInstances made with this ClientToken, if any (not
+ * terminated). id: "" when none. */
+static int by_client_token(struct ec2_client *c, const char *token, char *id, size_t len)
+{
+	struct strlist prm = STRLIST_INIT;
+	ec2_param(&prm, "Filter.1.Name", "client-token");
+	ec2_param(&prm, "Filter.1.Value.1", token);
+	xmlDoc *doc;
+	int rc = call(c, "DescribeInstances", &prm, &doc);
+	if (rc)
+		return rc;
+	id[0] = '\0';
+	for (xmlNode *r = ec2_xml_find(root(doc), "reservationSet/item"); r; r = ec2_xml_next(r)) {
+		xmlNode *i = ec2_xml_find(r, "instancesSet/item");
+		char st[32];
+		if (strcmp(ec2_xml_text(i, "instanceState/name", st, sizeof(st)), "terminated"))
+			ec2_xml_text(i, "instanceId", id, len);
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
 /* Delete what the record names, newest first; what could not be deleted
  * is appended to why. 0 when everything is gone. */
 static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbuf *why)
@@ -619,6 +649,16 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 	int bad = 0;
 	char e[ERR_MAX];
 	struct strlist prm = STRLIST_INIT;
+	if (!*p->instance_id && p->launch_pending && *p->id) {
+		int rc = by_client_token(c, p->id, p->instance_id, sizeof(p->instance_id));
+		if (rc) {
+			snprintf(e, sizeof(e), "%s", ctx->err);
+			strbuf_addf(why, "the instance launched with client token %s (%s)", p->id, e);
+			return -EIO;
+		}
+		if (*p->instance_id)
+			driver_log(ctx, "Found instance %s by its client token", p->instance_id);
+	}
 	if (*p->instance_id) {
 		driver_log(ctx, "Terminating instance %s...", p->instance_id);
 		ec2_param(&prm, "InstanceId.1", p->instance_id);
@@ -643,6 +683,10 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 			return -EIO;
 		}
 		p->instance_id[0] = '\0';
+		p->launch_pending = false;
+		checkpoint(ctx);
+	} else if (p->launch_pending) {
+		p->launch_pending = false; /* EC2 has none with our token */
 		checkpoint(ctx);
 	}
 	if (!p->existing_key && (*p->key_name || p->key_pending)) {
@@ -719,7 +763,8 @@ int ec2_create(struct driver_ctx *ctx)
 int ec2_remove(struct driver_ctx *ctx)
 {
 	const struct ec2_priv *p = ctx->priv;
-	if (!*p->instance_id && !*p->key_name && !p->key_pending && !p->n_sg_created)
+	if (!*p->instance_id && !*p->key_name && !p->key_pending && !p->n_sg_created &&
+	    !p->launch_pending)
 		return 0; /* nothing was made */
 	struct ec2_client c;
 	struct aws_creds creds;

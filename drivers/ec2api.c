@@ -156,8 +156,9 @@ static bool throttled(void *arg, const struct http_resp *rs)
 /* Actions that may be sent twice without making a second thing. */
 static bool idempotent(const char *action)
 {
+	/* RunInstances: the driver always sends a ClientToken. */
 	static const char *const prefixes[] = { "Describe", "Delete", "Terminate", "Stop",
-						"Start", "Reboot", "CreateTags" };
+						"Start", "Reboot", "CreateTags", "RunInstances" };
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 		if (!strncmp(action, prefixes[i], strlen(prefixes[i])))
 			return true;
@@ -201,7 +202,8 @@ int ec2_call(struct ec2_client *c, const char *action, const struct strlist *par
 		.retry_if = throttled,
 	};
 	struct http_resp rs = HTTP_RESP_INIT;
-	driver_log(ctx, "ec2 %s", action);
+	if (strncmp(action, "Describe", 8))
+		driver_log(ctx, "ec2 %s", action);
 	int rc = http_do(ctx, &rq, &rs);
 	if (rc && rs.status >= 400) {
 		struct strbuf code = STRBUF_INIT, msg = STRBUF_INIT, line = STRBUF_INIT;

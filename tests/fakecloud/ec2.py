@@ -20,7 +20,8 @@ Control, besides the framework's (/_fault, /_delay_ip, /_requests,
 /_state):
   POST /_ec2fault {"action": "RunInstances", "code": "RequestLimitExceeded",
                    "status": 503, "count": 1}
-      the next COUNT calls of ACTION answer that EC2 error.
+      the next COUNT calls of ACTION answer that EC2 error;
+      {"action": A, "delay": S}: they are answered as usual after S s.
   POST /_ec2seed {"instance_id": "i-...", "state": "stopped", "key": NAME}
       an instance (and key pair) made elsewhere, without a host: what a
       Docker Machine store's machine points at.
@@ -213,7 +214,7 @@ class EC2(fakecloud.FakeCloud):
                         "ip": spec.get("ip", ""), "image": "ami-04b70fa74e45c3917", "key": spec.get("key", ""),
                         "type": "t2.micro", "groups": [], "subnet": self.subnets[0]["id"],
                         "az": self.subnets[0]["az"], "tags": {}, "reservation": hexid("r-"),
-                        "private_ip": "172.31.9.9", "launch": "2019-06-01T10:00:00.000Z"}
+                        "private_ip": "172.31.9.9", "launch": "2019-06-01T10:00:00.000Z", "token": ""}
                 self.instances[inst["id"]] = inst
                 if inst["key"]:
                     self.key_pairs[inst["key"]] = {"material": "ssh-ed25519 AAAA", "fingerprint": "x"}
@@ -255,7 +256,9 @@ class EC2(fakecloud.FakeCloud):
                 f = next((f for f in self.ec2faults if f["count"] > 0 and f.get("action") == action), None)
                 if f:
                     f["count"] -= 1
-            if f:
+            if f and f.get("delay"):
+                time.sleep(float(f["delay"]))  # then answered as usual
+            elif f:
                 raise EC2Error(int(f.get("status", 503)), f.get("code", "RequestLimitExceeded"),
                                f.get("message", "Request limit exceeded."))
             handler = getattr(self, "op_" + action, None)
@@ -427,6 +430,10 @@ class EC2(fakecloud.FakeCloud):
         inst["state"] = state
 
     def op_RunInstances(self, f):
+        token = f.get("ClientToken", "")
+        same = next((i for i in self.instances.values() if token and i["token"] == token), None)
+        if same:  # idempotent: the same answer again
+            return self.run_answer(same)
         if f.get("MinCount") != "1" or f.get("MaxCount") != "1":
             raise EC2Error(400, "InvalidParameterValue", "this fake runs one instance a call")
         image = f.get("ImageId", "")
@@ -451,7 +458,7 @@ class EC2(fakecloud.FakeCloud):
                 "type": f.get("InstanceType", "m1.small"), "groups": groups or [DEFAULT_SG],
                 "subnet": subnet["id"], "az": subnet["az"], "tags": {}, "reservation": hexid("r-"),
                 "private_ip": "172.31.%d.%d" % (self.next_ip // 250, self.next_ip % 250 + 2),
-                "launch": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+                "launch": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "token": token}
         self.instances[inst["id"]] = inst
         pubkeys = [self.key_pairs[key]["material"]] if key else []
 
@@ -470,6 +477,9 @@ class EC2(fakecloud.FakeCloud):
                 self.set_state(inst, "running")
 
         self.pool.boot(n, pubkeys, up, delay=self.ip_delay)
+        return self.run_answer(inst)
+
+    def run_answer(self, inst):
         return ("<reservationId>%s</reservationId><ownerId>%s</ownerId>%s%s"
                 % (inst["reservation"], OWNER, items("groupSet", ["<groupId>%s</groupId>" % g for g in inst["groups"]]),
                    items("instancesSet", [self.instance_xml(inst)])))
@@ -484,12 +494,12 @@ class EC2(fakecloud.FakeCloud):
                 "<launchTime>%s</launchTime><placement><availabilityZone>%s</availabilityZone><tenancy>default</tenancy>"
                 "</placement><monitoring><state>disabled</state></monitoring><subnetId>%s</subnetId><vpcId>%s</vpcId>"
                 "%s%s%s<architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType>"
-                "<rootDeviceName>/dev/sda1</rootDeviceName><virtualizationType>hvm</virtualizationType>%s"
+                "<rootDeviceName>/dev/sda1</rootDeviceName><virtualizationType>hvm</virtualizationType>%s%s"
                 % (i["id"], i["image"], STATE_CODES[i["state"]], i["state"], i["private_ip"].replace(".", "-"),
                    x(i["key"]), x(i["type"]), i["launch"], i["az"], i["subnet"], VPC, priv, ip,
                    items("groupSet", ["<groupId>%s</groupId><groupName>%s</groupName>"
                                       % (g, x(self.groups.get(g, {}).get("name", ""))) for g in i["groups"]]),
-                   tags))
+                   tags, "<clientToken>%s</clientToken>" % x(i["token"]) if i["token"] else "<clientToken/>"))
 
     def lookup(self, ids):
         if not ids:
@@ -504,6 +514,11 @@ class EC2(fakecloud.FakeCloud):
     def op_DescribeInstances(self, f):
         ids = numbered(f, "InstanceId")
         insts = self.lookup(ids) if ids else list(self.instances.values())
+        flt = filters(f)
+        if "client-token" in flt:
+            insts = [i for i in insts if i["token"] in flt["client-token"]]
+        if "instance-state-name" in flt:
+            insts = [i for i in insts if i["state"] in flt["instance-state-name"]]
         return items("reservationSet", [
             "<reservationId>%s</reservationId><ownerId>%s</ownerId><groupSet/>%s"
             % (i["reservation"], OWNER, items("instancesSet", [self.instance_xml(i)])) for i in insts])
