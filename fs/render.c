@@ -412,7 +412,11 @@ static void list_line(struct machine *m, const char *swarm, struct strbuf *sb)
 	strbuf_addch(sb, '\t');
 	add_field(sb, swarm, false);
 	strbuf_addch(sb, '\t');
-	add_field(sb, m->error, true); /* the error file's one line */
+	struct strbuf e = STRBUF_INIT;
+	strbuf_addstr(&e, m->error);
+	machine_mask(m, &e); /* as the error file shows it */
+	add_field(sb, strbuf_str(&e), true); /* the error file's one line */
+	strbuf_release(&e);
 	pthread_mutex_unlock(&m->lock);
 	strbuf_addstr(sb, "\t\n");
 }

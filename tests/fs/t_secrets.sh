@@ -11,6 +11,9 @@ put $M/options/url tcp://127.0.0.1:1
 # A failed command puts the url in error and log; then a create.
 put $M/options/url "tcp://deploy:$PASS@127.0.0.1:1" 2>/dev/null
 put $M/driver none 2>/dev/null
+case "$(cat $M/error)" in *"$PASS"*) fail "error shows the secret" ;; *"invalid url"*) ok ;; *) fail "error: $(cat $M/error)" ;; esac
+found=$(grep -rl -- "$PASS" $MNT 2>/dev/null)
+expect_eq "after a failure, no file of the tree holds the secret" "$found" ""
 put $M/options/url tcp://127.0.0.1:1
 put $M/ctl create && ok || fail "create: $(cat $M/error)"
 expect_eq "options/ shows the url masked" "$(cat $M/options/engine-install-url)" "https://****@get.example/install.sh"
