@@ -932,11 +932,7 @@ static int google_start(struct driver_ctx *ctx)
 	}
 	if (rc)
 		return rc;
-	struct strbuf path = STRBUF_INIT;
-	instance_path(ctx, &path, "/start");
-	driver_say(ctx, "Waiting for instance to start.");
-	rc = zone_action(&c, "POST", path.buf, NULL);
-	strbuf_release(&path);
+	rc = instance_action(ctx, "start", "Waiting for instance to start.");
 	if (!rc)
 		rc = wait_ip(&c); /* an ephemeral address changes on start */
 	return rc;

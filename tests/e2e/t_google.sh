@@ -235,6 +235,20 @@ grep -q "setTags 200" $MNT/ex1/log && ok || fail "no setTags"
 rmdir $MNT/ex1 && ok || fail "rmdir ex1"
 expect_eq "account after use-existing (rm deletes it, as Docker Machine)" "$(account)" "0 0"
 
+# --- Ctrl-C while the instance waits for its address: what was made goes ---
+fake delay_ip POST '{"seconds":20}' >/dev/null
+gopts c1
+bash -c 'printf "google\n" > "$1"' w $MNT/c1/driver 2>/dev/null &
+w=$!
+for _ in $(seq 600); do grep -q "Waiting for the instance's address" $MNT/c1/log 2>/dev/null && break; sleep 0.05; done
+kill -TERM $w
+wait $w 2>/dev/null
+for _ in $(seq 100); do [ "$(cat $MNT/c1/state)" = Error ] && break; sleep 0.1; done
+expect_eq "state after Ctrl-C" "$(cat $MNT/c1/state)" "Error"
+case "$(cat $MNT/c1/error)" in *cancelled*) ok ;; *) fail "error after Ctrl-C: $(cat $MNT/c1/error)" ;; esac
+expect_eq "account after Ctrl-C" "$(account)" "0 0"
+rmdir $MNT/c1 && ok || fail "rmdir c1"
+
 # --- kill -9 of the daemon while the instance waits for its IP ----------------
 fake delay_ip POST '{"seconds":60}' >/dev/null
 gopts g5

@@ -419,7 +419,10 @@ class Google(fakecloud.FakeCloud):
 
         def booted(ip, error):
             with self.lock:
+                inst["_booted"] = True
                 if inst.get("_deleted"):
+                    # Deleted while it booted: the host goes now.
+                    self.pool.release(n)
                     return
                 if not ip:
                     inst["status"] = "TERMINATED"
@@ -448,7 +451,8 @@ class Google(fakecloud.FakeCloud):
             def delete():
                 with self.lock:
                     inst["_deleted"] = True
-                    n = inst.get("_host")
+                    # A host still booting is released when its boot ends.
+                    n = inst.get("_host") if inst.get("_booted") else None
                     self.instances.pop((zone, name), None)
                     for d in inst["disks"]:
                         key = (zone, d["source"].rsplit("/", 1)[1])
