@@ -305,6 +305,8 @@ WARNING: This action will delete both local reference and remote instance." ]
 	DOCKER_HOST=tcp://127.0.0.1:3376 run docker-machine ls --filter swarm=SM --format '{{.Name}}|{{.Active}}|{{.Swarm}}'
 	[ "$output" = "sa|-|sm
 sm|* (swarm)|sm (master)" ]
+	DOCKER_HOST=tcp://127.0.0.1:3376 run docker-machine active
+	[ "$output" = sm ]
 	MACHINEFS_NO_TLS_CHECK=1 SHELL=/bin/bash run docker-machine env --swarm sm
 	[ "${lines[1]}" = 'export DOCKER_HOST="tcp://127.0.0.1:3376"' ]
 	run docker-machine rm -y sm sa
