@@ -12,7 +12,8 @@
  *
  * Each call works on its own copies of base and priv, which the core
  * publishes back after a successful call: priv must be plain data (fixed
- * arrays, no pointers), and drivers need no locks of their own.
+ * arrays, no pointers: the core copies it, and packs it with base while
+ * the machine is at rest), and drivers need no locks of their own.
  *
  * Errors: every method returns 0 or -errno and writes one line to
  * ctx->err (ERR_MAX bytes). Progress goes to the machine's log through

@@ -11,7 +11,7 @@
 
 static void put_base(cJSON *d, const struct machine *m)
 {
-	const struct base_driver *b = &m->base;
+	const struct base_driver *b = m->base; /* thawed by the caller */
 	json_put_str(d, "IPAddress", b->ip);
 	json_put_str(d, "MachineName", m->name);
 	json_put_str(d, "SSHUser", b->ssh_user);
@@ -38,6 +38,7 @@ static void get_base(const cJSON *d, struct base_driver *b)
 
 void config_sync_driver(struct machine *m)
 {
+	machine_thaw_locked(m);
 	cJSON *d = json_obj(m->config, "Driver");
 	if (!d) {
 		d = cJSON_CreateObject();
@@ -100,7 +101,8 @@ static void recorded_root(const cJSON *c, const char *name, char *buf, size_t le
 		buf[0] = '\0';
 }
 
-int config_load(struct machine *m, char *err)
+/* config.json, checked and with a moved store's paths resolved. */
+static int config_read(struct machine *m, cJSON **out, char *err)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/config.json", m->dir);
@@ -131,13 +133,42 @@ int config_load(struct machine *m, char *err)
 	recorded_root(c, m->name, old_root, sizeof(old_root));
 	if (*old_root && strcmp(old_root, m->root))
 		rebase_paths(c, old_root, m->root);
+	*out = c;
+	return 0;
+}
 
+cJSON *machine_config_locked(struct machine *m)
+{
+	char err[ERR_MAX];
+	/* A removed machine's folder may be a new machine's. */
+	if (!m->config && m->recorded && !m->removed && config_read(m, &m->config, err))
+		m->config = NULL;
+	return m->config;
+}
+
+void machine_config_unload_locked(struct machine *m)
+{
+	/* What it holds beyond base and priv is on disk as it was. */
+	if (m->recorded && !m->busy) {
+		cJSON_Delete(m->config);
+		m->config = NULL;
+	}
+}
+
+int config_load(struct machine *m, char *err)
+{
+	cJSON *c;
+	int rc = config_read(m, &c, err);
+	if (rc)
+		return rc;
 	snprintf(m->driver_name, sizeof(m->driver_name), "%s",
 		 json_str(c, "DriverName", ""));
 	const cJSON *d = json_obj(c, "Driver");
-	get_base(d, &m->base);
+	machine_thaw_locked(m);
+	get_base(d, m->base);
 	cJSON_Delete(m->config);
 	m->config = c;
+	m->recorded = true;
 	machine_bind_driver(m);
 	if (d) {
 		struct driver_ctx ctx;
@@ -156,8 +187,9 @@ int config_save(struct machine *m, char *err)
 {
 	if (m->removed) /* its folder may be a new machine's */
 		return error_set(err, ENOENT, "machine '%s' was removed", m->name);
-	if (!m->config)
-		return 0;
+	if (!machine_config_locked(m))
+		return m->recorded ? error_set(err, EIO, "cannot read the record of '%s'", m->name)
+				   : 0;
 	config_sync_driver(m);
 	machine_secrets_update_locked(m);
 	struct strbuf sb = STRBUF_INIT;
@@ -166,14 +198,17 @@ int config_save(struct machine *m, char *err)
 	snprintf(path, sizeof(path), "%s/config.json", m->dir);
 	int rc = write_file_atomic(path, sb.buf, sb.len, 0600, err);
 	strbuf_release(&sb);
+	m->recorded = true;
+	machine_config_unload_locked(m);
 	return rc;
 }
 
 void config_render_masked(struct machine *m, struct strbuf *sb)
 {
-	if (!m->config)
+	if (!machine_config_locked(m))
 		return;
 	cJSON *copy = cJSON_Duplicate(m->config, 1);
+	machine_config_unload_locked(m);
 	cJSON *d = json_obj(copy, "Driver");
 	for (const struct driver_option *o = m->driver ? m->driver->options : NULL;
 	     o && o->name; o++) {

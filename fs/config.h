@@ -29,6 +29,11 @@ void config_sync_driver(struct machine *m);
 /* Load <dir>/config.json into m: version check, paths of a moved store
  * resolved against the store it is in now, the driver's load(). */
 int config_load(struct machine *m, char *err);
+/* m's record, read from config.json when not in memory (paths of a moved
+ * store resolved); NULL if it has none or it cannot be read. */
+cJSON *machine_config_locked(struct machine *m);
+/* Let go of the record in memory while no command needs it. */
+void machine_config_unload_locked(struct machine *m);
 /* Write config.json (0600, 4-space indent, no trailing newline). */
 int config_save(struct machine *m, char *err);
 /* The Go-formatted record with secret keys masked. */

@@ -81,7 +81,7 @@ int machine_probe_engine(struct machine *m, bool tls_only, int timeout_ms, char 
 	enum engine_reach reach = ENGINE_NOT_TRIED;
 
 	pthread_mutex_lock(&m->lock);
-	if ((m->created || m->config) && m->driver) {
+	if ((m->created || m->recorded) && m->driver) {
 		struct driver_ctx ctx;
 		machine_driver_ctx(m, &ctx);
 		machine_drv_url(m, &ctx, url, sizeof(url));
@@ -100,6 +100,7 @@ int machine_probe_engine(struct machine *m, bool tls_only, int timeout_ms, char 
 	pthread_mutex_lock(&m->lock);
 	if (!m->removed)
 		engine_record_locked(m, url, tls_only, rc, reach, version, e);
+	machine_freeze_locked(m);
 	pthread_mutex_unlock(&m->lock);
 	machine_changed(m, MCHG_FILES);
 	if (rc && err)

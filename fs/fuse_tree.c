@@ -229,7 +229,9 @@ static bool backing_path(struct node *n, char *buf, size_t len)
 		return snprintf(buf, len, "%s/%s", n->m->dir, n->leaf) < (int)len;
 	if (n->kind == N_SSH_FILE && !strcmp(n->leaf, "key")) {
 		pthread_mutex_lock(&n->m->lock);
-		snprintf(buf, len, "%s", n->m->base.ssh_key_path);
+		machine_thaw_locked(n->m);
+		snprintf(buf, len, "%s", n->m->base->ssh_key_path);
+		machine_freeze_locked(n->m);
 		pthread_mutex_unlock(&n->m->lock);
 		return true;
 	}

@@ -31,23 +31,148 @@ bool machine_name_valid(const char *name)
 
 struct machine *machine_new(struct store *s, const char *root, const char *name)
 {
-	struct machine *m = calloc(1, sizeof(*m));
+	/* name and dir live after the struct: no fixed path buffers. */
+	size_t nl = strlen(name) + 1, dl = strlen(root) + strlen("/machines/") + nl;
+	struct machine *m = calloc(1, sizeof(*m) + nl + dl);
 	if (!m)
 		abort();
-	snprintf(m->name, sizeof(m->name), "%s", name);
-	snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", root, name);
+	char *p = m->strs;
+	memcpy(p, name, nl);
+	m->name = p;
+	snprintf(p + nl, dl, "%s/machines/%s", root, name);
+	m->dir = p + nl;
 	m->store = s;
 	m->root = root;
 	m->refs = 1;
 	m->changed = time(NULL);
+	m->base = calloc(1, sizeof(*m->base));
+	if (!m->base)
+		abort();
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->secrets_lock, NULL);
 	return m;
 }
 
+/* Zero runs of 8 bytes or more become a 4-byte header: [zeros u16]
+ * [literal length u16] literal. Returns the packed size; out NULL: only
+ * measure. */
+static size_t pack(const unsigned char *p, size_t n, unsigned char *out)
+{
+	size_t i = 0, o = 0;
+	while (i < n) {
+		size_t z = 0;
+		while (i + z < n && z < 0xffff && !p[i + z])
+			z++;
+		i += z;
+		size_t start = i, l = 0;
+		while (i < n && l < 0xffff) {
+			if (p[i]) {
+				i++;
+				l++;
+				continue;
+			}
+			size_t k = 0;
+			while (i + k < n && k < 8 && !p[i + k])
+				k++;
+			if (k == 8 || i + k == n || l + k > 0xffff)
+				break;
+			i += k;
+			l += k;
+		}
+		if (out) {
+			out[o] = (unsigned char)(z & 0xff);
+			out[o + 1] = (unsigned char)(z >> 8);
+			out[o + 2] = (unsigned char)(l & 0xff);
+			out[o + 3] = (unsigned char)(l >> 8);
+			memcpy(out + o + 4, p + start, l);
+		}
+		o += 4 + l;
+	}
+	return o;
+}
+
+static void unpack(const unsigned char *in, size_t len, unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	memset(p, 0, n);
+	for (size_t o = 0; o + 4 <= len;) {
+		size_t z = in[o] | (size_t)in[o + 1] << 8, l = in[o + 2] | (size_t)in[o + 3] << 8;
+		if (i + z + l > n || o + 4 + l > len)
+			abort();
+		i += z;
+		memcpy(p + i, in + o + 4, l);
+		i += l;
+		o += 4 + l;
+	}
+}
+
+void machine_url_locked(struct machine *m, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!m->created && !m->recorded)
+		return;
+	bool packed = !m->base;
+	struct driver_ctx ctx;
+	machine_driver_ctx(m, &ctx);
+	if (m->driver && m->driver->url)
+		machine_drv_url(m, &ctx, buf, len);
+	else if (*m->base->ip)
+		snprintf(buf, len, "tcp://%s:2376", m->base->ip);
+	if (packed)
+		machine_freeze_locked(m);
+}
+
+void machine_thaw_locked(struct machine *m)
+{
+	if (m->base)
+		return;
+	size_t bl = sizeof(*m->base), n = bl + m->priv_size;
+	unsigned char *buf = malloc(n);
+	m->base = malloc(bl);
+	if (!buf || !m->base)
+		abort();
+	unpack(m->packed, m->packed_len, buf, n);
+	memcpy(m->base, buf, bl);
+	if (m->priv_size) {
+		m->priv = malloc(m->priv_size);
+		if (!m->priv)
+			abort();
+		memcpy(m->priv, buf + bl, m->priv_size);
+	}
+	free(buf);
+	free(m->packed);
+	m->packed = NULL;
+	m->packed_len = 0;
+}
+
+void machine_freeze_locked(struct machine *m)
+{
+	if (!m->base || m->busy)
+		return;
+	size_t bl = sizeof(*m->base), n = bl + m->priv_size;
+	unsigned char *buf = malloc(n);
+	if (!buf)
+		abort();
+	memcpy(buf, m->base, bl);
+	if (m->priv_size)
+		memcpy(buf + bl, m->priv, m->priv_size);
+	m->packed_len = pack(buf, n, NULL);
+	m->packed = malloc(m->packed_len ? m->packed_len : 1);
+	if (!m->packed)
+		abort();
+	pack(buf, n, m->packed);
+	free(buf);
+	free(m->base);
+	free(m->priv);
+	m->base = NULL;
+	m->priv = NULL;
+}
+
 static void machine_free(struct machine *m)
 {
 	cJSON_Delete(m->config);
+	free(m->base);
+	free(m->packed);
 	free(m->priv);
 	option_set_clear(&m->opts);
 	option_set_clear(&m->scratch);
@@ -67,13 +192,17 @@ void machine_put(struct machine *m)
 void machine_bind_driver(struct machine *m)
 {
 	const struct machine_driver *d = *m->driver_name ? driver_find(m->driver_name) : NULL;
+	machine_thaw_locked(m);
 	if (d == m->driver && (m->priv || !d))
 		return;
 	free(m->priv);
 	m->priv = NULL;
+	m->priv_size = 0;
 	m->driver = d;
-	if (d)
-		m->priv = calloc(1, d->priv_size ? d->priv_size : 1);
+	if (d) {
+		m->priv_size = d->priv_size ? d->priv_size : 1;
+		m->priv = calloc(1, m->priv_size);
+	}
 }
 
 static void log_to_machine(void *arg, const char *line)
@@ -84,10 +213,11 @@ static void log_to_machine(void *arg, const char *line)
 void machine_driver_ctx(struct machine *m, struct driver_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
+	machine_thaw_locked(m);
 	ctx->machine = m->name;
 	ctx->store = m->root;
 	ctx->dir = m->dir;
-	ctx->base = &m->base;
+	ctx->base = m->base;
 	ctx->priv = m->priv;
 	ctx->opts = &m->opts;
 	ctx->cancel = &m->cancel;
@@ -109,6 +239,14 @@ void machine_secrets_update_locked(struct machine *m)
 		if (o && (o->flags & OPT_SECRET))
 			mask_add(&s, m->opts.values.v[i]);
 		mask_add_url_creds(&s, m->opts.values.v[i]);
+	}
+	if (!m->config && m->recorded) {
+		/* The record is on disk, not in memory (read on demand): keep
+		 * the values it gave when it was last read. */
+		pthread_mutex_lock(&m->secrets_lock);
+		for (size_t i = 0; i < m->secrets.n; i++)
+			mask_add(&s, m->secrets.v[i]);
+		pthread_mutex_unlock(&m->secrets_lock);
 	}
 	const cJSON *d = json_obj(m->config, "Driver");
 	for (const struct driver_option *o = m->driver ? m->driver->options : NULL;
@@ -340,7 +478,8 @@ void machine_drv_ssh_host(struct machine *m, struct driver_ctx *ctx, char *buf,
 	if (m->driver && m->driver->ssh_host &&
 	    !drv_enter(m, ctx, "ssh_host", true))
 		h = m->driver->ssh_host(ctx);
-	snprintf(buf, len, "%s", h ? h : m->base.ip);
+	machine_thaw_locked(m);
+	snprintf(buf, len, "%s", h ? h : m->base->ip);
 }
 
 int machine_drv_load(struct machine *m, struct driver_ctx *ctx, const cJSON *d)

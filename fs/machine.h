@@ -25,19 +25,26 @@
 struct store;
 
 struct machine {
-	char name[MACHINE_NAME_MAX + 1];
-	char dir[PATH_MAX];          /* <store>/machines/<name> */
+	const char *name;            /* in the machine's own allocation */
+	const char *dir;             /* <store>/machines/<name>; the same */
 	struct store *store;
 	const char *root;            /* the store's root; owned by the store */
 	int refs;                    /* atomic */
 
 	pthread_mutex_t lock;
 	/* protected by lock: */
-	cJSON *config;               /* config.json; NULL until created */
+	cJSON *config;               /* config.json while in use, else NULL
+					(machine_config_locked loads it) */
+	bool recorded;               /* config.json is its record */
 	char driver_name[64];        /* "" until chosen */
 	const struct machine_driver *driver; /* NULL if unknown */
-	struct base_driver base;
-	void *priv;                  /* driver->priv_size bytes */
+	/* base and priv while in use (machine_thaw_locked), else NULL and
+	 * both packed (zero runs squeezed) in packed. */
+	struct base_driver *base;
+	void *priv;                  /* priv_size bytes */
+	size_t priv_size;
+	unsigned char *packed;
+	size_t packed_len;
 	struct option_set opts;      /* create options */
 	struct option_set scratch;   /* editors' temp files in options/; memory only */
 	enum machine_state state;
@@ -60,7 +67,17 @@ struct machine {
 	pthread_mutex_t secrets_lock;
 	struct strlist secrets;      /* protected by secrets_lock: values masked
 	                              * in log, error, config.json, options/ */
+	char strs[];                 /* name and dir */
 };
+
+/* The engine URL from stored data ("" when not created). Caller holds
+ * m->lock. */
+void machine_url_locked(struct machine *m, char *buf, size_t len);
+/* Unpack m->base and m->priv (no-op when in use). Caller holds m->lock. */
+void machine_thaw_locked(struct machine *m);
+/* Pack them while no command runs: a machine at rest holds a few hundred
+ * bytes, not the drivers' fixed arrays. Caller holds m->lock. */
+void machine_freeze_locked(struct machine *m);
 
 /* Open the store at root (made if missing) and load every machine.
  * Machines that fail to load show in state Error with the reason. */

@@ -49,7 +49,8 @@ static void call_begin(struct call *c, struct machine *m)
 	pthread_mutex_lock(&m->lock);
 	c->m = m;
 	machine_driver_ctx(m, &c->ctx);
-	c->base = m->base;
+	machine_thaw_locked(m);
+	c->base = *m->base;
 	size_t sz = m->driver ? m->driver->priv_size : 0;
 	c->priv = calloc(1, sz ? sz : 1);
 	if (!c->priv)
@@ -69,7 +70,8 @@ static void call_publish(struct call *c)
 {
 	struct machine *m = c->m;
 	pthread_mutex_lock(&m->lock);
-	m->base = c->base;
+	machine_thaw_locked(m);
+	*m->base = c->base;
 	if (m->driver && m->priv && m->driver->priv_size)
 		memcpy(m->priv, c->priv, m->driver->priv_size);
 	pthread_mutex_unlock(&m->lock);
@@ -83,7 +85,7 @@ static int call_checkpoint(void *arg, struct driver_ctx *ctx)
 	struct machine *m = c->m;
 	call_publish(c);
 	pthread_mutex_lock(&m->lock);
-	if (!m->config)
+	if (!machine_config_locked(m))
 		m->config = config_new(m);
 	int rc = config_save(m, ctx->err);
 	pthread_mutex_unlock(&m->lock);
@@ -201,7 +203,7 @@ static int op_create(struct machine *m, char *err)
 	/* Docker Machine saves the record before the driver's create. */
 	progress_step(m, "save", "%s", "");
 	pthread_mutex_lock(&m->lock);
-	if (!m->config)
+	if (!machine_config_locked(m))
 		m->config = config_new(m);
 	rc = config_save(m, err);
 	pthread_mutex_unlock(&m->lock);
@@ -351,7 +353,7 @@ static int op_upgrade(struct machine *m, char *err)
 static int do_remove(struct machine *m, bool force, char *err)
 {
 	int rc = 0;
-	if (m->created || m->config) {
+	if (m->created || m->recorded) {
 		if (machine_drv_has(m, "remove"))
 			rc = driver_call(m, "remove", false, err);
 		else if (!m->driver)
@@ -540,6 +542,8 @@ static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const cha
 			m->state = c->during == MS_STARTING ? MS_RUNNING : MS_STOPPED;
 		record_save(m, NULL);
 	}
+	machine_config_unload_locked(m); /* read again when next needed */
+	machine_freeze_locked(m);
 	bool gone = m->removed;
 	pthread_mutex_unlock(&m->lock);
 	machine_changed(m, MCHG_FILES | (gone ? MCHG_GONE : 0));
@@ -623,10 +627,11 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 	if (!rc && m->created)
 		rc = error_set(err, EEXIST, "machine '%s' is already created with driver '%s'",
 			       m->name, m->driver_name);
-	if (!rc && m->config && strcmp(m->driver_name, name)) {
+	if (!rc && m->recorded && strcmp(m->driver_name, name)) {
 		/* A failed create of another driver: start the record afresh. */
 		cJSON_Delete(m->config);
 		m->config = NULL;
+		m->recorded = false;
 		m->host_made = false;
 		char path[PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/config.json", m->dir);
@@ -635,7 +640,8 @@ int machine_set_driver(struct machine *m, const char *text, char *err)
 	if (!rc) {
 		snprintf(m->driver_name, sizeof(m->driver_name), "%s", name);
 		machine_bind_driver(m);
-		memset(&m->base, 0, sizeof(m->base));
+		machine_thaw_locked(m);
+		memset(m->base, 0, sizeof(*m->base));
 		record_save(m, NULL);
 	} else if (rc != -EBUSY) {
 		snprintf(m->error, sizeof(m->error), "%s", err);
@@ -699,6 +705,7 @@ void machine_refresh_state(struct machine *m, volatile int *cancel)
 			record_save(m, NULL);
 		}
 	}
+	machine_freeze_locked(m);
 	pthread_mutex_unlock(&m->lock);
 	if (changed_any)
 		reporting_machine_changed(m);

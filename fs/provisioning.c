@@ -94,16 +94,18 @@ int machine_provision(struct machine *m, enum provision_kind kind, char *err)
 	int port, listen_port = 0;
 
 	pthread_mutex_lock(&m->lock);
-	snprintf(ip, sizeof(ip), "%s", m->base.ip);
-	snprintf(ssh_host, sizeof(ssh_host), "%s", m->base.ip);
-	snprintf(user, sizeof(user), "%s", *m->base.ssh_user ? m->base.ssh_user : "root");
-	snprintf(key, sizeof(key), "%s", m->base.ssh_key_path);
-	port = m->base.ssh_port ? m->base.ssh_port : 22;
+	machine_thaw_locked(m); /* a command runs: kept until it ends */
+	snprintf(ip, sizeof(ip), "%s", m->base->ip);
+	snprintf(ssh_host, sizeof(ssh_host), "%s", m->base->ip);
+	snprintf(user, sizeof(user), "%s", *m->base->ssh_user ? m->base->ssh_user : "root");
+	snprintf(key, sizeof(key), "%s", m->base->ssh_key_path);
+	port = m->base->ssh_port ? m->base->ssh_port : 22;
 	struct driver_ctx ctx;
 	machine_driver_ctx(m, &ctx);
 	machine_drv_url(m, &ctx, url, sizeof(url));
 	listen_port = machine_drv_engine_listen_port(m, &ctx);
 	machine_drv_ssh_host(m, &ctx, ssh_host, sizeof(ssh_host));
+	machine_config_locked(m); /* a command runs: kept until it ends */
 	int eo_rc = host_options_engine(m->config, &eo, err);
 	const cJSON *ao = json_obj(json_obj(m->config, "HostOptions"), "AuthOptions");
 	json_list(ao, "ServerCertSANs", &sans);

@@ -15,16 +15,7 @@
 /* Caller holds m->lock. */
 static void url_locked(struct machine *m, char *buf, size_t len)
 {
-	buf[0] = '\0';
-	if (!m->created && !m->config)
-		return;
-	struct driver_ctx ctx;
-	machine_driver_ctx(m, &ctx);
-	if (m->driver && m->driver->url) {
-		machine_drv_url(m, &ctx, buf, len);
-	} else if (*m->base.ip) {
-		snprintf(buf, len, "tcp://%s:2376", m->base.ip);
-	}
+	machine_url_locked(m, buf, len);
 }
 
 void render_driver(struct machine *m, struct strbuf *sb)
@@ -45,8 +36,10 @@ void render_state(struct machine *m, struct strbuf *sb)
 void render_ip(struct machine *m, struct strbuf *sb)
 {
 	pthread_mutex_lock(&m->lock);
-	if (*m->base.ip && (m->created || m->config))
-		strbuf_addf(sb, "%s\n", m->base.ip);
+	machine_thaw_locked(m);
+	if (*m->base->ip && (m->created || m->recorded))
+		strbuf_addf(sb, "%s\n", m->base->ip);
+	machine_freeze_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -327,10 +320,11 @@ void render_docker_version(struct machine *m, struct strbuf *sb)
 void render_ssh(struct machine *m, const char *what, struct strbuf *sb)
 {
 	pthread_mutex_lock(&m->lock);
+	machine_thaw_locked(m);
 	if (!strcmp(what, "user"))
-		strbuf_addf(sb, "%s\n", *m->base.ssh_user ? m->base.ssh_user : "root");
+		strbuf_addf(sb, "%s\n", *m->base->ssh_user ? m->base->ssh_user : "root");
 	else if (!strcmp(what, "port"))
-		strbuf_addf(sb, "%d\n", m->base.ssh_port ? m->base.ssh_port : 22);
+		strbuf_addf(sb, "%d\n", m->base->ssh_port ? m->base->ssh_port : 22);
 	else if (!strcmp(what, "host")) {
 		struct driver_ctx ctx;
 		char host[256];
@@ -338,6 +332,7 @@ void render_ssh(struct machine *m, const char *what, struct strbuf *sb)
 		machine_drv_ssh_host(m, &ctx, host, sizeof(host));
 		strbuf_addf(sb, "%s\n", host);
 	}
+	machine_freeze_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -107,6 +107,7 @@ static void sync_context(struct machine *m)
 		machine_driver_ctx(m, &ctx);
 		if (machine_drv_url(m, &ctx, url, sizeof(url)))
 			url[0] = '\0';
+		machine_freeze_locked(m);
 	}
 	pthread_mutex_unlock(&m->lock);
 	int rc = 0;

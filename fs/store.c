@@ -80,6 +80,8 @@ static void load_machine(struct machine *m)
 		snprintf(m->error, sizeof(m->error), "%s", err);
 	}
 	machine_secrets_update_locked(m); /* no other thread sees m yet */
+	machine_config_unload_locked(m);  /* read again when needed */
+	machine_freeze_locked(m);
 }
 
 /* Folders that never become machines: a name outside Docker Machine's
@@ -295,6 +297,7 @@ int store_mkdir(struct store *s, const char *name, char *err)
 		remove_tree(m->dir, NULL);
 		goto out;
 	}
+	machine_freeze_locked(m); /* not in the table yet: no one else has it */
 	table_insert(s, m);
 	m = NULL;
 out:

@@ -89,7 +89,13 @@ static void test_machine(void)
 	CHECK(store_open(root, &s, err) == 0);
 	m = store_get(s, "m");
 	CHECK(m && m->state == MS_RUNNING && m->created);
-	CHECK(m && !strcmp(m->base.ip, "127.0.0.1:2376"));
+	if (m) { /* packed at rest: unpacked under the lock */
+		pthread_mutex_lock(&m->lock);
+		machine_thaw_locked(m);
+		CHECK(!strcmp(m->base->ip, "127.0.0.1:2376"));
+		machine_freeze_locked(m);
+		pthread_mutex_unlock(&m->lock);
+	}
 	CHECK(store_remove(s, m, false, err) == 0);
 	machine_put(m);
 	CHECK(store_get(s, "m") == NULL);
