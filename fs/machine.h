@@ -83,6 +83,10 @@ void machine_freeze_locked(struct machine *m);
  * Machines that fail to load show in state Error with the reason. */
 int store_open(const char *root, struct store **out, char *err);
 void store_close(struct store *s);
+/* Lock the store at root (made if missing) for this process's life: a
+ * second daemon is refused with the mount point of the first, which is
+ * written in root/machinefs.lock. */
+int store_lock(const char *root, const char *mountpoint, char *err);
 const char *store_root(const struct store *s);
 
 /* Names, sorted. The caller frees with strlist_clear. */

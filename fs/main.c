@@ -87,9 +87,10 @@ static void usage(const char *prog)
 	       prog);
 }
 
-/* The daemon never touches its own mount (issue 15): it works from "/",
- * its children get an environment without paths in the mount, and a
- * store inside the mount is refused. root is made absolute first. */
+/* Before the store opens: the daemon never touches its own mount (issue
+ * 15): it works from "/", its children get an environment without paths
+ * in the mount, a store inside the mount is refused; and the store is
+ * locked against a second daemon. root is made absolute first. */
 static int fence_mount(const struct fuse_args *args, char *root, size_t len, char *err)
 {
 	if (root[0] != '/') {
@@ -109,9 +110,12 @@ static int fence_mount(const struct fuse_args *args, char *root, size_t len, cha
 			rc = error_set(err, EINVAL, "the store '%s' is inside the mount point '%s': choose a store outside it",
 				       root, mnt);
 	}
-	free(mnt);
 	if (!rc && chdir("/") < 0)
 		rc = error_errno(err, errno, "cannot change to '/'");
+	/* One daemon a store: it holds the lock until it exits. */
+	if (!rc)
+		rc = store_lock(root, mnt ? mnt : "", err);
+	free(mnt);
 	return rc;
 }
 

@@ -205,6 +205,9 @@ static int op_create(struct machine *m, char *err)
 	pthread_mutex_lock(&m->lock);
 	if (!machine_config_locked(m))
 		m->config = config_new(m);
+	else /* a retry: the options as they are now, not as the failed try saw them */
+		cJSON_ReplaceItemInObjectCaseSensitive(m->config, "HostOptions",
+							 host_options_new(&m->opts, m->root, m->dir));
 	rc = config_save(m, err);
 	pthread_mutex_unlock(&m->lock);
 	if (rc)

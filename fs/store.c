@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,6 +226,40 @@ int store_open(const char *root, struct store **out, char *err)
 	if (s->n)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_machine);
 	*out = s;
+	return 0;
+}
+
+int store_lock(const char *root, const char *mountpoint, char *err)
+{
+	int rc = mkdir_p(root, 0700, err);
+	if (rc)
+		return rc;
+	char path[PATH_MAX + 32];
+	if (snprintf(path, sizeof(path), "%s/machinefs.lock", root) >= (int)sizeof(path))
+		return error_set(err, ENAMETOOLONG, "store path too long: '%s'", root);
+	/* Kept open (never closed) so the lock lasts as long as the daemon,
+	 * fuse_daemonize's fork included. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return error_errno(err, errno, "cannot open '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char holder[PATH_MAX] = "";
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		close(fd);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		if (e != EWOULDBLOCK)
+			return error_errno(err, e, "cannot lock '%s'", path);
+		return error_set(err, EBUSY, "store '%s' is in use by another machinefs, mounted at '%s'",
+				 root, *holder ? holder : "(unknown)");
+	}
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, mountpoint, strlen(mountpoint), 0) < 0 ||
+	    pwrite(fd, "\n", 1, (off_t)strlen(mountpoint)) < 0) {
+		rc = error_errno(err, errno, "cannot write '%s'", path);
+		close(fd);
+		return rc;
+	}
 	return 0;
 }
 
