@@ -115,6 +115,17 @@ static void path_in(const struct driver_ctx *ctx, const char *name, char *buf, s
 	snprintf(buf, len, "%s/%s", ctx->dir, name);
 }
 
+/* Only characters in allowed (and no control character, space or
+ * non-ASCII byte): values that go into a URL path or an HTTP header. */
+static bool only(const char *s, const char *allowed)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
+		    (allowed && !strchr(allowed, *s)))
+			return false;
+	return true;
+}
+
 static void api_url_default(struct do_priv *p)
 {
 	const char *e = getenv("DIGITALOCEAN_API_URL");
@@ -140,6 +151,14 @@ static int do_configure(struct driver_ctx *ctx)
 	    (rc = put(ctx, p->api_url, sizeof(p->api_url), "digitalocean-api-url")) ||
 	    (rc = put(ctx, ctx->base->ssh_user, sizeof(ctx->base->ssh_user), "digitalocean-ssh-user")))
 		return rc;
+	/* The token goes into a header, the fingerprint into a URL path. */
+	if (!only(p->token, NULL))
+		return error_set(ctx->err, EINVAL,
+				 "invalid value for option 'digitalocean-access-token': spaces or control characters");
+	if (!only(p->ssh_key_fp, "0123456789abcdefABCDEF:"))
+		return error_set(ctx->err, EINVAL,
+				 "invalid value '%.100s' for option 'digitalocean-ssh-key-fingerprint': want hex digits and ':' (aa:bb:...)",
+				 p->ssh_key_fp);
 	const char *ps = opt(ctx, "digitalocean-ssh-port");
 	char *end;
 	long n = strtol(ps ? ps : "22", &end, 10);
@@ -185,6 +204,9 @@ static int api(struct driver_ctx *ctx, const char *method, const char *path,
 	       const cJSON *body, struct http_resp *rs, int timeout_s)
 {
 	const struct do_priv *p = ctx->priv;
+	if (!only(p->token, NULL))
+		return error_set(ctx->err, EINVAL,
+				 "the stored access token has spaces or control characters");
 	struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
 	const char *base = *p->api_url ? p->api_url : DO_API_URL;
 	size_t bl = strlen(base);

@@ -440,6 +440,22 @@ static int check_url(struct driver_ctx *ctx, const struct http_req *rq,
 	return ret;
 }
 
+/* A method or header line with a control character (CR, LF...) would
+ * split the request: refused before anything is sent. */
+static int check_lines(struct driver_ctx *ctx, const struct http_req *rq,
+		       const struct strlist *hdrs)
+{
+	for (const char *c = rq->method; *c; c++)
+		if (*c < 'A' || *c > 'Z')
+			return error_set(ctx->err, EINVAL, "bad http method: want upper-case letters");
+	for (size_t i = 0; hdrs && i < hdrs->n; i++)
+		for (const char *c = hdrs->v[i]; *c; c++)
+			if ((unsigned char)*c < ' ' && *c != '\t')
+				return error_set(ctx->err, EINVAL,
+						 "bad http header: control characters in it");
+	return 0;
+}
+
 static int fail_transport(struct driver_ctx *ctx, const struct http_req *rq,
 			  const char *what, CURLcode rc, long os_errno,
 			  const char *cerr)
@@ -499,7 +515,8 @@ int http_do(struct driver_ctx *ctx, const struct http_req *rq,
 		struct strlist hdrs = STRLIST_INIT;
 		if (rq->headers)
 			strlist_copy(&hdrs, rq->headers);
-		if (rq->sign && (ret = rq->sign(rq->sign_arg, rq, &hdrs, ctx->err))) {
+		if ((rq->sign && (ret = rq->sign(rq->sign_arg, rq, &hdrs, ctx->err))) ||
+		    (ret = check_lines(ctx, rq, &hdrs))) {
 			strlist_clear(&hdrs);
 			strbuf_release(&what);
 			return ret;

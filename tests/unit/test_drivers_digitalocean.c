@@ -101,6 +101,17 @@ static void test_configure(void)
 	cJSON_Delete(o);
 	option_set_put(&opts, "digitalocean-ssh-port", "0");
 	CHECK(D->configure(&ctx) == -EINVAL);
+	/* Hostile values never reach a header or a URL. */
+	fresh();
+	option_set_put(&opts, "digitalocean-access-token", "tok\r\nX-Evil: 1");
+	CHECK(D->configure(&ctx) == -EINVAL);
+	CHECK(strstr(ctx.err, "X-Evil") == NULL);
+	fresh();
+	option_set_put(&opts, "digitalocean-ssh-key-fingerprint", "../../droplets/1?x=");
+	CHECK(D->configure(&ctx) == -EINVAL);
+	fresh();
+	option_set_put(&opts, "digitalocean-ssh-key-fingerprint", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa");
+	CHECK(D->configure(&ctx) == 0);
 }
 
 static void test_precreate(void)
@@ -143,6 +154,12 @@ static void test_create(void)
 	};
 	fresh();
 	option_set_put(&opts, "digitalocean-tags", " ci , ,runner");
+	char ud[4200];
+	snprintf(ud, sizeof(ud), "%s/user-data", test_tmpdir());
+	FILE *f = fopen(ud, "w");
+	fputs("#cloud-config\n", f);
+	fclose(f);
+	option_set_put(&opts, "digitalocean-userdata", ud);
 	CHECK(D->configure(&ctx) == 0);
 	script(r, 4);
 	logbuf[0] = '\0';
@@ -155,7 +172,7 @@ static void test_create(void)
 	CHECK_STR(srv.body[1], "{\"name\":\"m1\",\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\","
 			       "\"image\":\"ubuntu-24-04-x64\",\"ssh_keys\":[11],\"backups\":false,"
 			       "\"ipv6\":false,\"private_networking\":false,\"monitoring\":false,"
-			       "\"tags\":[\"ci\",\"runner\"]}");
+			       "\"user_data\":\"#cloud-config\\n\",\"tags\":[\"ci\",\"runner\"]}");
 	CHECK_STR(srv.line[2], "GET /v2/droplets/22");
 	CHECK_STR(srv.line[3], "GET /v2/droplets/22");
 	/* The key id saved before the droplet was asked for, the droplet id

@@ -341,6 +341,19 @@ static void test_refusals(void)
 	CHECK(http_do(&ctx, &rq, &rs) == -EPERM);
 	CHECK_STR(ctx.err, "refusing plain http to '10.213.0.1': use https");
 	CHECK(logbuf[0] == '\0'); /* nothing sent */
+	/* A header or method that would split the request: refused, unsent. */
+	struct strlist bad = STRLIST_INIT;
+	strlist_add(&bad, "Authorization: Bearer x\r\nX-Evil: 1");
+	rq.url = "http://127.0.0.1:1/v2/account";
+	rq.headers = &bad;
+	CHECK(http_do(&ctx, &rq, &rs) == -EINVAL);
+	CHECK_STR(ctx.err, "bad http header: control characters in it");
+	rq.headers = NULL;
+	strlist_clear(&bad);
+	rq.method = "GET /x HTTP/1.0\r\n";
+	CHECK(http_do(&ctx, &rq, &rs) == -EINVAL);
+	rq.method = "GET";
+	CHECK(logbuf[0] == '\0');
 	rq.url = "ftp://127.0.0.1/x";
 	CHECK(http_do(&ctx, &rq, &rs) == -EINVAL);
 	rq.url = "not a url";
