@@ -348,7 +348,9 @@ static bool rule_opens(const cJSON *rule, const char *port, const char *proto)
 	return false;
 }
 
-static int open_firewall(struct gcall *c)
+/* again: this is the second try after another create made the rule
+ * between our GET and our insert (409). */
+static int open_firewall(struct gcall *c, bool again)
 {
 	struct driver_ctx *ctx = c->g.ctx;
 	const struct google_priv *p = ctx->priv;
@@ -412,7 +414,15 @@ static int open_firewall(struct gcall *c)
 		if (create) {
 			strbuf_reset(&path);
 			strbuf_addf(&path, "projects/%s/global/firewalls", p->project);
-			rc = gce_call(&c->g, "POST", path.buf, rule, NULL, &op);
+			long status = 0;
+			rc = gce_call(&c->g, "POST", path.buf, rule, &status, &op);
+			if (rc && status == 409 && !again) {
+				driver_log(ctx, "the firewall rule was made meanwhile: reading it again");
+				cJSON_Delete(rule);
+				strbuf_release(&path);
+				ctx->err[0] = '\0';
+				return open_firewall(c, true);
+			}
 		} else {
 			rc = gce_call(&c->g, "PUT", path.buf, rule, NULL, &op);
 		}
@@ -872,7 +882,7 @@ static int google_create(struct driver_ctx *ctx)
 	struct gcall c;
 	if ((rc = gcall_init(ctx, &c)))
 		return rc;
-	if ((rc = open_firewall(&c)))
+	if ((rc = open_firewall(&c, false)))
 		return rc;
 	rc = p->use_existing ? configure_existing(&c) : create_instance(&c);
 	if (!rc)

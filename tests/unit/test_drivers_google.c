@@ -245,6 +245,28 @@ static void test_failed_insert_undone(void)
 	cJSON_Delete(in);
 }
 
+/* Two creates at once: the rule appears between our GET and our insert. */
+static void test_firewall_race(void)
+{
+	static const struct reply r[] = {
+		TOKEN_REPLY,
+		NOT_FOUND, /* GET firewall */
+		{ 409, NULL, "{\"error\":{\"code\":409,\"message\":\"The resource 'projects/p1/global/firewalls/docker-machines' already exists\",\"errors\":[]}}", 0 },
+		{ 200, NULL, "{\"name\":\"docker-machines\",\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"2376\"]}]}", 0 },
+		{ 403, NULL, "{\"error\":{\"code\":403,\"message\":\"Required 'compute.disks.get' permission\",\"errors\":[]}}", 0 },
+	};
+	fresh();
+	CHECK(D->configure(&ctx) == 0);
+	script(r, 5);
+	CHECK(D->create(&ctx) == -EPERM);
+	CHECK(strstr(ctx.err, "compute.disks.get") != NULL);
+	CHECK(srv.nreq == 5);
+	CHECK_STR(srv.line[2], "POST /compute/v1/projects/p1/global/firewalls?alt=json");
+	CHECK_STR(srv.line[3], "GET /compute/v1/projects/p1/global/firewalls/docker-machines?alt=json");
+	CHECK_STR(srv.line[4], "GET /compute/v1/projects/p1/zones/us-central1-a/disks/m1-disk?alt=json");
+	CHECK(ncp == 0); /* nothing was made */
+}
+
 static void test_state_map(void)
 {
 	static const struct { const char *status; enum machine_state want; } cases[] = {
@@ -313,6 +335,7 @@ int main(void)
 	test_configure();
 	test_precreate_token();
 	test_failed_insert_undone();
+	test_firewall_race();
 	test_state_map();
 	test_remove_and_401();
 	return test_report();
