@@ -2,7 +2,8 @@
  * machinefs.json and config.json (written by us, by docker-machine, or
  * edited by hand), loaded at mount, then every file rendered from it and
  * the record written back. Input: machinefs.json NUL config.json (none if
- * empty); without a NUL, config.json alone. */
+ * empty) [NUL folder name, default "f": names in the store are outside
+ * input too]; without a NUL, config.json alone. */
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,11 +13,11 @@
 #include "lib/fileutil.h"
 #include "tests/fuzz/fuzz.h"
 
-static char root[128], dir[256];
+static char root[128], dir[512];
 
 static void put(const char *name, const char *data, size_t len)
 {
-	char path[300], err[ERR_MAX];
+	char path[sizeof(dir) + 32], err[ERR_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (write_file_atomic(path, data, len, 0600, err))
 		abort();
@@ -25,26 +26,43 @@ static void put(const char *name, const char *data, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[ERR_MAX];
-	if (!*root) {
+	if (!*root)
 		snprintf(root, sizeof(root), "%s/mfs-fuzz-store.%d",
 			 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm", (int)getpid());
-		snprintf(dir, sizeof(dir), "%s/machines/f", root);
+	/* Up to three fields; the copy has a NUL after the last one. */
+	char *in = malloc(size + 1);
+	if (!in)
+		abort();
+	memcpy(in, data, size);
+	in[size] = '\0';
+	char *f[3] = { NULL, NULL, NULL };
+	size_t len[3] = { 0, 0, 0 }, off = 0;
+	int n = 0;
+	while (n < 3 && off <= size) {
+		char *e = memchr(in + off, '\0', size - off + 1);
+		f[n] = in + off;
+		len[n] = (n == 2) ? size - off : (size_t)(e - (in + off));
+		off += len[n] + 1;
+		n++;
 	}
+	const char *name = n == 3 && len[2] && len[2] < 256 && !memchr(f[2], '/', len[2]) &&
+			   !memchr(f[2], '\0', len[2]) && strcmp(f[2], ".") && strcmp(f[2], "..")
+				   ? f[2] : "f";
+	snprintf(dir, sizeof(dir), "%s/machines/%s", root, name);
 	remove_tree(root, NULL);
 	if (mkdir_p(dir, 0700, err))
 		abort();
-	const uint8_t *nul = memchr(data, '\0', size);
-	if (nul) {
-		put("machinefs.json", (const char *)data, (size_t)(nul - data));
-		if (size - (size_t)(nul - data) - 1)
-			put("config.json", (const char *)nul + 1, size - (size_t)(nul - data) - 1);
-	} else {
+	if (n == 1) {
 		put("config.json", (const char *)data, size);
+	} else {
+		put("machinefs.json", f[0], len[0]);
+		if (len[1])
+			put("config.json", f[1], len[1]);
 	}
 	struct store *s;
 	if (store_open(root, &s, err))
 		abort();
-	struct machine *m = store_get(s, "f");
+	struct machine *m = store_get(s, name);
 	if (m) {
 		struct strbuf sb = STRBUF_INIT;
 		render_driver(m, &sb);
@@ -78,5 +96,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	store_close(s);
 	remove_tree(root, NULL);
+	free(in);
 	return 0;
 }
