@@ -173,7 +173,12 @@ static int google_configure(struct driver_ctx *ctx)
 	if (!valid_name(p->project) || !valid_name(p->zone) || strlen(p->zone) < 3)
 		return error_set(ctx->err, EINVAL, "invalid google-project '%.64s' or google-zone '%.64s'",
 				 p->project, p->zone);
-	if (!valid_name(ctx->base->ssh_user))
+	/* A static address name goes into a URL path. */
+	if (*p->address && strspn(p->address, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(p->address))
+		return error_set(ctx->err, EINVAL, "invalid google-address '%.64s': an address name or an IPv4 address",
+				 p->address);
+	/* It becomes an ssh-keys line "USER:KEY USER": no ':' or blanks. */
+	if (!valid_name(ctx->base->ssh_user) || strchr(ctx->base->ssh_user, ':'))
 		return error_set(ctx->err, EINVAL, "invalid google-username '%.64s'", ctx->base->ssh_user);
 	if (strncmp(p->api_url, "https://", 8) && strncmp(p->api_url, "http://", 7))
 		return error_set(ctx->err, EINVAL, "invalid google-api-url '%.128s': want http(s)://...",

@@ -141,6 +141,12 @@ static void test_configure(void)
 	ctx.machine = "Web_1";
 	CHECK(D->configure(&ctx) == -EINVAL);
 	CHECK(strstr(ctx.err, "invalid google instance name 'Web_1'") != NULL);
+	fresh();
+	option_set_put(&opts, "google-username", "a:b");
+	CHECK(D->configure(&ctx) == -EINVAL);
+	fresh();
+	option_set_put(&opts, "google-username", "docker\nroot:ssh-ed25519 AAAA");
+	CHECK(D->configure(&ctx) == -EINVAL);
 }
 
 static void test_precreate_token(void)
