@@ -91,9 +91,9 @@ static struct file_def {
 	{ "config.json", 0400, render_config_json, NULL },
 	{ "docker-version", 0444, render_docker_version, NULL },
 	{ "engine", 0644, render_engine, machine_engine_write },
-	{ "log", 0444, render_log, NULL },
-	{ "progress", 0444, render_progress, NULL },
-	{ "error", 0444, render_error, NULL },
+	{ "log", 0400, render_log, NULL },
+	{ "progress", 0400, render_progress, NULL },
+	{ "error", 0400, render_error, NULL },
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
@@ -349,10 +349,9 @@ static mode_t node_mode(const struct node *n)
 {
 	switch (n->kind) {
 	case N_ROOT: case N_DRIVERS: case N_DRIVER_DIR: case N_MACHINE:
-	case N_CERTS_DIR: case N_SSH_DIR:
 		return S_IFDIR | 0755;
-	case N_OPTIONS_DIR:
-		return S_IFDIR | 0755;
+	case N_OPTIONS_DIR: case N_CERTS_DIR: case N_SSH_DIR:
+		return S_IFDIR | 0700;
 	case N_DRIVER_OPTIONS: case N_LIST:
 		return S_IFREG | 0444;
 	case N_FILE:
@@ -367,6 +366,24 @@ static mode_t node_mode(const struct node *n)
 		return S_IFREG | (strcmp(n->leaf, "key") ? 0444 : 0400);
 	}
 	return 0;
+}
+
+/* Who may do what (README "Security model"): the mount's owner and root
+ * everything; other users (with -o allow_other) only read what the mode
+ * lets "others" read: the listings, driver, state, ip, url, env*, config,
+ * docker-version, engine, ctl's list. Never options/, certs/, ssh/,
+ * config.json, log, progress, error; never a write, mkdir, rmdir, rename. */
+static bool caller_trusted(void)
+{
+	uid_t uid = fuse_get_context()->uid;
+	return uid == g_uid || uid == 0;
+}
+
+static bool node_public(const struct node *n)
+{
+	if (n->kind == N_OPTION || n->kind == N_CERT || n->kind == N_SSH_FILE)
+		return false; /* in a 0700 folder */
+	return (node_mode(n) & S_IROTH) != 0;
 }
 
 static int mfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -600,6 +617,9 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 	int rc = parse_path(path, &of->n);
 	if (!rc && (S_ISDIR(node_mode(&of->n))))
 		rc = -EISDIR;
+	if (!rc && !caller_trusted() &&
+	    ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) || !node_public(&of->n)))
+		rc = -EACCES;
 	if (!rc)
 		rc = open_node(of, fi);
 	if (rc) {
@@ -619,6 +639,8 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 
 static int mfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	char c[4][256];
 	int k = split(path, c);
 	if (k != 3 || strcmp(c[1], "options"))
@@ -865,6 +887,8 @@ static int mfs_release(const char *path, struct fuse_file_info *fi)
 
 static int mfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	if (fi) {
 		struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 		if (of->n.kind == N_OPTION) {
@@ -903,6 +927,8 @@ static int mfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int mfs_unlink(const char *path)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	struct node n;
 	int rc = parse_path(path, &n);
 	if (rc)
@@ -918,6 +944,8 @@ static int mfs_unlink(const char *path)
 
 static int mfs_rename(const char *from, const char *to, unsigned int flags)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	struct node a;
 	int rc = parse_path(from, &a);
 	if (rc)
@@ -946,6 +974,8 @@ static int mfs_rename(const char *from, const char *to, unsigned int flags)
 
 static int mfs_mkdir(const char *path, mode_t mode)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	char c[4][256];
 	int k = split(path, c);
 	if (k != 1)
@@ -956,6 +986,8 @@ static int mfs_mkdir(const char *path, mode_t mode)
 
 static int mfs_rmdir(const char *path)
 {
+	if (!caller_trusted())
+		return -EACCES;
 	struct node n;
 	int rc = parse_path(path, &n);
 	if (rc)
@@ -976,6 +1008,8 @@ static int mfs_rmdir(const char *path)
 static int mfs_utimens(const char *path, const struct timespec tv[2],
 		       struct fuse_file_info *fi)
 {
+	if (!caller_trusted())
+		return -EPERM;
 	struct node n;
 	int rc = path ? parse_path(path, &n) : 0;
 	if (path && !rc)
@@ -987,6 +1021,8 @@ static int mfs_utimens(const char *path, const struct timespec tv[2],
  * in options/ (sed -i, vim) are let through. */
 static int mfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	if (!caller_trusted())
+		return -EPERM;
 	struct node n;
 	if (!path && fi)
 		return ((struct ofile *)(uintptr_t)fi->fh)->n.kind == N_OPTION ? 0 : -EPERM;
@@ -1006,6 +1042,8 @@ static int mfs_opendir(const char *path, struct fuse_file_info *fi)
 	if (rc)
 		return rc;
 	rc = S_ISDIR(node_mode(&n)) ? 0 : -ENOTDIR;
+	if (!rc && !caller_trusted() && !node_public(&n))
+		rc = -EACCES;
 	node_release(&n);
 	if (!rc) {
 		char *copy = strdup(path);
