@@ -242,6 +242,27 @@ static bool backing_path(struct node *n, char *buf, size_t len)
 	return false;
 }
 
+/* .list, rendered again only after a machine changed (ls reads it often,
+ * and at 10,000 machines a render takes tens of ms). */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strbuf list_cache = STRBUF_INIT; /* protected by list_lock */
+static unsigned list_ver;                       /* protected by list_lock */
+static bool list_valid;                         /* protected by list_lock */
+
+static void list_content(struct strbuf *sb)
+{
+	pthread_mutex_lock(&list_lock);
+	unsigned ver = store_version(g_store);
+	if (!list_valid || list_ver != ver) {
+		strbuf_reset(&list_cache);
+		render_list(g_store, &list_cache);
+		list_ver = ver; /* read before: a change during it renders again */
+		list_valid = true;
+	}
+	strbuf_add(sb, list_cache.buf ? list_cache.buf : "", list_cache.len);
+	pthread_mutex_unlock(&list_lock);
+}
+
 /* Content of a generated file; false when it has none (ENOENT). */
 static bool node_content(struct node *n, struct strbuf *sb)
 {
@@ -251,7 +272,7 @@ static bool node_content(struct node *n, struct strbuf *sb)
 		render_driver_options(n->drv, sb);
 		return true;
 	case N_LIST:
-		render_list(g_store, sb);
+		list_content(sb);
 		return true;
 	case N_FILE:
 		n->file->render(n->m, sb);
@@ -1219,6 +1240,8 @@ int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
 	fuse_remove_signal_handlers(se);
 	/* No more notices to the kernel: the session ends below. */
 	store_set_notify(g_store, NULL, NULL);
+	strbuf_release(&list_cache);
+	list_valid = false;
 	while (open_files)
 		ofile_free(open_files);
 out_unmount:

@@ -112,20 +112,31 @@ void machine_url_locked(struct machine *m, char *buf, size_t len)
 	if (!m->created && !m->recorded)
 		return;
 	bool packed = !m->base;
+	if (packed && m->url) {
+		snprintf(buf, len, "%s", m->url);
+		return;
+	}
 	struct driver_ctx ctx;
 	machine_driver_ctx(m, &ctx);
 	if (m->driver && m->driver->url)
 		machine_drv_url(m, &ctx, buf, len);
 	else if (*m->base->ip)
 		snprintf(buf, len, "tcp://%s:2376", m->base->ip);
-	if (packed)
+	if (packed) {
+		/* Packed again at once, as it was: nothing changed base or
+		 * priv since (a change unpacks them, which drops this). */
 		machine_freeze_locked(m);
+		if (!m->base) /* not if a command keeps them unpacked */
+			m->url = strdup(buf);
+	}
 }
 
 void machine_thaw_locked(struct machine *m)
 {
 	if (m->base)
 		return;
+	free(m->url); /* base or priv may change now */
+	m->url = NULL;
 	size_t bl = sizeof(*m->base), n = bl + m->priv_size;
 	unsigned char *buf = malloc(n);
 	m->base = malloc(bl);
@@ -173,6 +184,7 @@ static void machine_free(struct machine *m)
 	cJSON_Delete(m->config);
 	free(m->base);
 	free(m->packed);
+	free(m->url);
 	free(m->priv);
 	option_set_clear(&m->opts);
 	option_set_clear(&m->scratch);

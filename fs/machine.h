@@ -45,6 +45,7 @@ struct machine {
 	size_t priv_size;
 	unsigned char *packed;
 	size_t packed_len;
+	char *url;                   /* the URL while packed, once asked */
 	struct option_set opts;      /* create options */
 	struct option_set scratch;   /* editors' temp files in options/; memory only */
 	enum machine_state state;
