@@ -297,12 +297,22 @@ static int wait_engine(struct machine *m, int seconds, char *err)
 
 
 
+/* A lifecycle command. done: Docker Machine's line once the driver did
+ * it ("Machine \"x\" was started."), or NULL. A host with SSH that comes
+ * up again is waited for as Docker Machine's WaitForDocker does, with its
+ * lines (it detects the provisioner over SSH; machinefs waits until the
+ * engine answers over TLS). */
 static int op_simple(struct machine *m, const char *what,
-		     enum machine_state after, char *err)
+		     enum machine_state after, const char *done, char *err)
 {
 	int rc = driver_call(m, what, true, err);
-	if (!rc && after == MS_RUNNING && (m->driver->supports & DRV_SSH))
+	if (!rc && done)
+		progress_step(m, what, "%s", done);
+	if (!rc && after == MS_RUNNING && (m->driver->supports & DRV_SSH)) {
+		progress_step(m, "wait-ssh", "Waiting for SSH to be available...");
+		progress_step(m, "wait-docker", "Detecting the provisioner...");
 		rc = wait_engine(m, 120, err);
+	}
 	if (!rc) {
 		pthread_mutex_lock(&m->lock);
 		m->state = after;
@@ -317,24 +327,30 @@ static int op_start(struct machine *m, char *err)
 {
 	if (m->state == MS_RUNNING)
 		return error_set(err, EALREADY, "Machine \"%s\" is already running.", m->name);
-	return op_simple(m, "start", MS_RUNNING, err);
+	char done[MACHINE_NAME_MAX + 32];
+	snprintf(done, sizeof(done), "Machine \"%s\" was started.", m->name);
+	return op_simple(m, "start", MS_RUNNING, done, err);
 }
 
 static int op_stop(struct machine *m, char *err)
 {
 	if (m->state == MS_STOPPED)
 		return error_set(err, EALREADY, "Machine \"%s\" is already stopped.", m->name);
-	return op_simple(m, "stop", MS_STOPPED, err);
+	char done[MACHINE_NAME_MAX + 32];
+	snprintf(done, sizeof(done), "Machine \"%s\" was stopped.", m->name);
+	return op_simple(m, "stop", MS_STOPPED, done, err);
 }
 
 static int op_restart(struct machine *m, char *err)
 {
-	return op_simple(m, "restart", MS_RUNNING, err);
+	return op_simple(m, "restart", MS_RUNNING, NULL, err);
 }
 
 static int op_kill(struct machine *m, char *err)
 {
-	return op_simple(m, "kill", MS_STOPPED, err);
+	char done[MACHINE_NAME_MAX + 32];
+	snprintf(done, sizeof(done), "Machine \"%s\" was killed.", m->name);
+	return op_simple(m, "kill", MS_STOPPED, done, err);
 }
 
 static int op_provision(struct machine *m, char *err)

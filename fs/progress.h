@@ -12,8 +12,10 @@
  *                      MESSAGE is the `error` line
  * Step ids of create: config certs precreate save create copy-certs
  * wait-running detect-os provision.STEP (fs/provisioning.c; STEP as in
- * provision/provision.h) check up; of start stop restart kill rm rm-force
- * upgrade provision regenerate-certs: the command's name, then provision.STEP.
+ * provision/provision.h) check up; of start stop restart kill: the
+ * command's name (its "Machine \"x\" was started." line), then for a host
+ * with SSH coming up wait-ssh wait-docker; of upgrade provision
+ * regenerate-certs: provision.STEP; of rm rm-force: none.
  * Kept in the machine's folder of the store (machinefs.progress), appended
  * by the thread that runs the command; started afresh by a command that
  * finds it over 64 KiB. */

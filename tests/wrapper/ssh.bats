@@ -161,6 +161,16 @@ Setting Docker configuration on the remote daemon..." ]
 	[[ $output =~ ^[0-9]+\.[0-9]+ ]]
 }
 
+@test "restart: Docker Machine's lines, the engine asked again" {
+	run --separate-stderr docker-machine restart g4
+	[ "$status" -eq 0 ]
+	[ "$output" = 'Restarting "g4"...
+Waiting for SSH to be available...
+Detecting the provisioner...
+Restarted machines may have new IP addresses. You may need to re-run the `docker-machine env` command.' ]
+	[ "$(sed -n 1p "$MNT/g4/engine")" = "result ok" ]
+}
+
 @test "scp -d (rsync)" {
 	command -v rsync >/dev/null || skip "rsync is not installed"
 	echo delta >"$T/f4"
