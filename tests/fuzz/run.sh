@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer harnesses with clang, ASan and UBSan in a build
 # folder of their own (BUILDDIR-fuzz, default build-fuzz) and run each for
-# a bounded time (FUZZ_SECONDS, default 10) from its committed corpus in
+# a bounded time (FUZZ_SECONDS, default 8) from its committed corpus in
 # tests/fuzz/corpus/NAME. Any crash, leak or UB report fails the run and
 # leaves the reproducer in BUILDDIR-fuzz/crashes/: fix it and commit the
 # file into tests/fuzz/corpus/NAME/, where every build replays it.
@@ -9,7 +9,7 @@
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${FUZZ_BUILD:-${BUILDDIR:-$SRC/build}-fuzz}
-SECS=${FUZZ_SECONDS:-10}
+SECS=${FUZZ_SECONDS:-8}
 CLANG=$(command -v clang || command -v clang-14 || true)
 if [ -z "$CLANG" ]; then
 	echo "clang is not installed (install.sh installs it)"; exit 1
