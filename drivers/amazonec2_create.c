@@ -10,7 +10,8 @@
  *               CreateTags
  *   remove      TerminateInstances, DeleteKeyPair (a key it imported), and,
  *               unlike Docker Machine, DeleteSecurityGroup for a group it
- *               created once the instance is gone.
+ *               created once the instance is gone (a group other machines
+ *               still use is tagged, and the last of them deletes it).
  * Every id is saved (driver_checkpoint) the moment EC2 returns it; a
  * failed create deletes what it made, newest first. */
 #include <errno.h>
@@ -641,6 +642,72 @@ static int by_client_token(struct ec2_client *c, const char *token, char *id, si
 	return 0;
 }
 
+/* A security group in use by other machines' instances when its maker is
+ * removed is tagged so: the last machine using it deletes it. */
+#define HANDOFF_TAG "machinefs:delete-when-unused"
+
+static bool made_here(const struct ec2_priv *p, const char *id)
+{
+	for (int i = 0; i < p->n_sg_created; i++)
+		if (!strcmp(p->sg_created[i], id))
+			return true;
+	return false;
+}
+
+/* The groups this machine uses, made by another one and handed on. */
+static void handed_groups(struct ec2_client *c, const struct ec2_priv *p, struct strlist *out)
+{
+	struct strlist prm = STRLIST_INIT;
+	int k = 0;
+	for (int i = 0; i < p->n_sg_ids; i++)
+		if (!made_here(p, p->sg_ids[i]))
+			ec2_paramf(&prm, p->sg_ids[i], "GroupId.%d", ++k);
+	if (!k)
+		return;
+	xmlDoc *doc;
+	if (call(c, "DescribeSecurityGroups", &prm, &doc)) {
+		c->ctx->err[0] = '\0'; /* gone, or unreadable: nothing handed on */
+		return;
+	}
+	for (xmlNode *g = ec2_xml_find(root(doc), "securityGroupInfo/item"); g; g = ec2_xml_next(g)) {
+		for (xmlNode *t = ec2_xml_find(g, "tagSet/item"); t; t = ec2_xml_next(t)) {
+			char key[64], id[64];
+			if (!strcmp(ec2_xml_text(t, "key", key, sizeof(key)), HANDOFF_TAG))
+				strlist_add(out, ec2_xml_text(g, "groupId", id, sizeof(id)));
+		}
+	}
+	xmlFreeDoc(doc);
+}
+
+/* DeleteSecurityGroup; a group still in use stays (tagged to be handed
+ * on when this machine made it). 0 unless an error other than "in use". */
+static int delete_group(struct driver_ctx *ctx, struct ec2_client *c, const char *id, bool mine)
+{
+	struct strlist prm = STRLIST_INIT;
+	int rc = 0;
+	driver_log(ctx, "Deleting security group %s...", id);
+	for (int tries = 0; tries < 3; tries++) {
+		ec2_param(&prm, "GroupId", id);
+		rc = call(c, "DeleteSecurityGroup", &prm, NULL);
+		if (!rc || !ec2_code_is(c, "DependencyViolation") || !ec2_sleep(ctx, 1000))
+			break;
+	}
+	if (rc && ec2_code_is(c, "InvalidGroup.NotFound"))
+		return 0;
+	if (!rc || !ec2_code_is(c, "DependencyViolation"))
+		return rc;
+	ctx->err[0] = '\0';
+	if (!mine) {
+		driver_log(ctx, "Security group %s is still used by other instances: kept for the last of them", id);
+		return 0;
+	}
+	driver_log(ctx, "Security group %s is used by other instances: the last of them removed deletes it", id);
+	ec2_param(&prm, "ResourceId.1", id);
+	ec2_param(&prm, "Tag.1.Key", HANDOFF_TAG);
+	ec2_param(&prm, "Tag.1.Value", "true");
+	return call(c, "CreateTags", &prm, NULL);
+}
+
 /* Delete what the record names, newest first; what could not be deleted
  * is appended to why. 0 when everything is gone. */
 static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbuf *why)
@@ -648,12 +715,14 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 	struct ec2_priv *p = ctx->priv;
 	int bad = 0;
 	char e[ERR_MAX];
-	struct strlist prm = STRLIST_INIT;
+	struct strlist prm = STRLIST_INIT, handed = STRLIST_INIT;
+	handed_groups(c, p, &handed);
 	if (!*p->instance_id && p->launch_pending && *p->id) {
 		int rc = by_client_token(c, p->id, p->instance_id, sizeof(p->instance_id));
 		if (rc) {
 			snprintf(e, sizeof(e), "%s", ctx->err);
 			strbuf_addf(why, "the instance launched with client token %s (%s)", p->id, e);
+			strlist_clear(&handed);
 			return -EIO;
 		}
 		if (*p->instance_id)
@@ -667,7 +736,7 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 			   ec2_code_is(c, "InvalidInstanceID.Malformed"))) {
 			driver_log(ctx, "Remote instance does not exist, proceeding with removing local reference");
 			rc = 0;
-		} else if (!rc && p->n_sg_created) {
+		} else if (!rc && (p->n_sg_created || handed.n)) {
 			/* A group can only go once no instance uses it. */
 			rc = ec2_wait_state(c, p->instance_id, "terminated");
 		}
@@ -680,6 +749,7 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 			for (int i = 0; i < p->n_sg_created; i++)
 				strbuf_addf(why, ", security group %s", p->sg_created[i]);
 			strlist_clear(&prm);
+			strlist_clear(&handed);
 			return -EIO;
 		}
 		p->instance_id[0] = '\0';
@@ -706,29 +776,21 @@ static int delete_all(struct driver_ctx *ctx, struct ec2_client *c, struct strbu
 		}
 	}
 	for (int i = p->n_sg_created - 1; i >= 0; i--) {
-		int rc = 0;
 		const char *id = p->sg_created[i];
-		driver_log(ctx, "Deleting security group %s...", id);
-		for (int tries = 0; tries < 10; tries++) {
-			ec2_param(&prm, "GroupId", id);
-			rc = call(c, "DeleteSecurityGroup", &prm, NULL);
-			if (!rc || !ec2_code_is(c, "DependencyViolation") || !ec2_sleep(ctx, 1000))
-				break;
-		}
-		if (rc && ec2_code_is(c, "InvalidGroup.NotFound"))
-			rc = 0;
-		if (rc && ec2_code_is(c, "DependencyViolation")) {
-			driver_log(ctx, "Security group %s is used by other instances: kept", id);
-			rc = 0;
-		}
-		if (rc) {
+		if (delete_group(ctx, c, id, true)) {
 			snprintf(e, sizeof(e), "%s", ctx->err);
 			strbuf_addf(why, "%ssecurity group %s (%s)", bad++ ? ", " : "", id, e);
 			continue;
 		}
-		p->n_sg_created = i;
+		memmove(&p->sg_created[i], &p->sg_created[i + 1],
+			(size_t)(p->n_sg_created - i - 1) * sizeof(p->sg_created[0]));
+		p->n_sg_created--;
 		checkpoint(ctx);
 	}
+	for (size_t i = 0; i < handed.n; i++)
+		if (delete_group(ctx, c, handed.v[i], false))
+			driver_log(ctx, "Security group %s kept: %s", handed.v[i], ctx->err);
+	strlist_clear(&handed);
 	strlist_clear(&prm);
 	return bad ? -EIO : 0;
 }

@@ -167,7 +167,7 @@ class EC2(fakecloud.FakeCloud):
         self.ec2faults = []
         self.key_pairs = {}
         self.groups = {DEFAULT_SG: {"name": "default", "description": "default VPC security group",
-                                    "vpc": VPC, "perms": []}}
+                                    "vpc": VPC, "perms": [], "tags": {}}}
         self.subnets = [
             {"id": "subnet-0aaa1111bbbb2222c", "vpc": VPC, "az": self.region + "a", "default": True,
              "cidr": "172.31.0.0/20"},
@@ -363,8 +363,10 @@ class EC2(fakecloud.FakeCloud):
         return ("<ownerId>%s</ownerId><groupId>%s</groupId><groupName>%s</groupName>"
                 "<groupDescription>%s</groupDescription><vpcId>%s</vpcId>%s"
                 "<ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><groups/><ipRanges><item>"
-                "<cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item></ipPermissionsEgress>"
-                % (OWNER, gid, x(g["name"]), x(g["description"]), g["vpc"], items("ipPermissions", perms)))
+                "<cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item></ipPermissionsEgress>%s"
+                % (OWNER, gid, x(g["name"]), x(g["description"]), g["vpc"], items("ipPermissions", perms),
+                   items("tagSet", ["<key>%s</key><value>%s</value>" % (x(k), x(v))
+                                    for k, v in g.get("tags", {}).items()]) if g.get("tags") else ""))
 
     def op_DescribeSecurityGroups(self, f):
         ids = numbered(f, "GroupId")
@@ -392,7 +394,8 @@ class EC2(fakecloud.FakeCloud):
         if any(g["name"] == name and g["vpc"] == vpc for g in self.groups.values()):
             raise EC2Error(400, "InvalidGroup.Duplicate", "The security group '%s' already exists for VPC '%s'" % (name, vpc))
         gid = hexid("sg-")
-        self.groups[gid] = {"name": name, "description": f["GroupDescription"], "vpc": vpc, "perms": []}
+        self.groups[gid] = {"name": name, "description": f["GroupDescription"], "vpc": vpc, "perms": [],
+                            "tags": {}}
         return "<return>true</return><groupId>%s</groupId>" % gid
 
     def op_AuthorizeSecurityGroupIngress(self, f):
@@ -605,7 +608,9 @@ class EC2(fakecloud.FakeCloud):
         for r in ids:
             if r in self.instances:
                 self.instances[r]["tags"].update(tags)
-            elif r not in self.groups:
+            elif r in self.groups:
+                self.groups[r].setdefault("tags", {}).update(tags)
+            else:
                 raise EC2Error(400, "InvalidID", "The ID '%s' is not valid" % r)
         return "<return>true</return>"
 
