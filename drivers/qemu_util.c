@@ -170,41 +170,20 @@ static bool kvm_boots(const char *kernel, const char *dir, int secs)
 	snprintf(serial, sizeof(serial), "%s/kvm-probe.log", dir);
 	unlink(serial);
 	snprintf(chr, sizeof(chr), "file:%s", serial);
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		close_range(3, ~0U, 0);
-		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-nodefaults", "-no-user-config",
-		       "-accel", "kvm", "-cpu", "host", "-m", "128", "-display", "none",
-		       "-no-reboot", "-kernel", kernel, "-append", "console=ttyS0 panic=-1",
-		       "-serial", chr, (char *)NULL);
-		_exit(127);
-	}
+	/* The kernel finds no root and panics; -no-reboot ends qemu then.
+	 * A guest still running at the deadline is stopped. */
+	const char *argv[] = { "qemu-system-x86_64", "-nodefaults", "-no-user-config",
+			       "-accel", "kvm", "-cpu", "host", "-m", "128", "-display", "none",
+			       "-no-reboot", "-kernel", kernel, "-append", "console=ttyS0 panic=-1",
+			       "-serial", chr, NULL };
+	struct spawn_req req = { .argv = argv, .timeout_ms = secs * 1000 };
+	int rc = spawn_run(&req, NULL, NULL);
 	bool ok = false;
-	long long deadline = qemu_now_ms() + secs * 1000LL;
-	int status;
-	while (!ok && qemu_now_ms() < deadline) {
-		usleep(100 * 1000);
-		struct strbuf sb = STRBUF_INIT;
-		if (!read_file(serial, &sb, NULL) && strstr(strbuf_str(&sb), "Linux version"))
-			ok = true;
-		strbuf_release(&sb);
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			pid = 0;
-			break;
-		}
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	struct strbuf sb = STRBUF_INIT;
+	if ((rc == 0 || rc == -ETIMEDOUT) && !read_file(serial, &sb, NULL) &&
+	    strstr(strbuf_str(&sb), "Linux version"))
+		ok = true;
+	strbuf_release(&sb);
 	unlink(serial);
 	return ok;
 }
