@@ -18,8 +18,10 @@
 
 #include "fs/machine.h"
 
-/* A machine named name in the store s whose root is root (owned by s). */
-struct machine *machine_new(struct store *s, const char *root, const char *name);
+/* A machine named name in the store s whose root and watch are given
+ * (owned by s). */
+struct machine *machine_new(struct store *s, const char *root, struct store_watch *watch,
+			    const char *name);
 /* Look up m->driver_name and (re)allocate m->priv. Caller holds m->lock. */
 void machine_bind_driver(struct machine *m);
 /* Fill ctx for a call into m's driver (pointing at m's own base and

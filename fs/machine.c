@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/config.h"
 #include "fs/core.h"
 #include "lib/json.h"
 #include "lib/mask.h"
@@ -29,7 +30,8 @@ bool machine_name_valid(const char *name)
 	return true;
 }
 
-struct machine *machine_new(struct store *s, const char *root, const char *name)
+struct machine *machine_new(struct store *s, const char *root, struct store_watch *watch,
+			    const char *name)
 {
 	/* name and dir live after the struct: no fixed path buffers. */
 	size_t nl = strlen(name) + 1, dl = strlen(root) + strlen("/machines/") + nl;
@@ -43,6 +45,7 @@ struct machine *machine_new(struct store *s, const char *root, const char *name)
 	m->dir = p + nl;
 	m->store = s;
 	m->root = root;
+	m->watch = watch;
 	m->refs = 1;
 	m->changed = time(NULL);
 	m->base = calloc(1, sizeof(*m->base));
@@ -312,6 +315,27 @@ void machine_log(struct machine *m, const char *fmt, ...)
 	}
 	strbuf_release(&sb);
 	machine_changed(m, MCHG_LOG);
+}
+
+void machine_changed(struct machine *m, unsigned what)
+{
+	struct store_watch *w = m->watch;
+	if (what & ~MCHG_LOG) { /* the log is read live, never a snapshot */
+		__atomic_add_fetch(&m->version, 1, __ATOMIC_ACQ_REL);
+		__atomic_add_fetch(&w->version, 1, __ATOMIC_ACQ_REL);
+	}
+	pthread_rwlock_rdlock(&w->lock);
+	if (w->notify)
+		w->notify(w->arg, m, what);
+	pthread_rwlock_unlock(&w->lock);
+}
+
+const struct driver_option *option_lookup(const char *name)
+{
+	const struct driver_option *o = host_option_find(name);
+	for (const struct machine_driver *const *d = machine_drivers; !o && *d; d++)
+		o = driver_option_find(*d, name);
+	return o;
 }
 
 /* How many times each "fail:N" fault has fired in this process. */

@@ -24,11 +24,23 @@
 
 struct store;
 
+struct machine;
+typedef void (*store_notify_fn)(void *arg, struct machine *m, unsigned what);
+/* The store's listener and version, which machine_changed() (fs/machine.c)
+ * uses. One per store, owned by it. */
+struct store_watch {
+	pthread_rwlock_t lock;
+	store_notify_fn notify;      /* protected by lock */
+	void *arg;                   /* protected by lock */
+	unsigned version;            /* atomic */
+};
+
 struct machine {
 	const char *name;            /* in the machine's own allocation */
 	const char *dir;             /* <store>/machines/<name>; the same */
 	struct store *store;
 	const char *root;            /* the store's root; owned by the store */
+	struct store_watch *watch;   /* the store's; owned by the store */
 	int refs;                    /* atomic */
 
 	pthread_mutex_t lock;
@@ -152,7 +164,6 @@ void store_refresher_stop(struct store *s);
 #define MCHG_FILES 0x1u /* what its files show (state, error, url...) */
 #define MCHG_LOG   0x2u /* its log (or progress) grew */
 #define MCHG_GONE  0x4u /* it left the store */
-typedef void (*store_notify_fn)(void *arg, struct machine *m, unsigned what);
 /* Set (or clear, fn NULL) the one listener; after store_set_notify
  * returns, no call of the old one is running. */
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg);

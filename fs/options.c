@@ -5,14 +5,6 @@
 
 #include "fs/config.h"
 
-const struct driver_option *option_lookup(const char *name)
-{
-	const struct driver_option *o = host_option_find(name);
-	for (const struct machine_driver *const *d = machine_drivers; !o && *d; d++)
-		o = driver_option_find(*d, name);
-	return o;
-}
-
 bool option_scratch_name(const char *name)
 {
 	size_t n = strlen(name);

@@ -22,36 +22,20 @@ struct store {
 	struct machine **v; /* sorted by name */
 	size_t n, alloc;
 
-	pthread_rwlock_t notify_lock;
-	store_notify_fn notify; /* protected by notify_lock */
-	void *notify_arg;
-	unsigned version; /* atomic */
+	struct store_watch watch;
 };
 
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg)
 {
-	pthread_rwlock_wrlock(&s->notify_lock);
-	s->notify = fn;
-	s->notify_arg = arg;
-	pthread_rwlock_unlock(&s->notify_lock);
-}
-
-void machine_changed(struct machine *m, unsigned what)
-{
-	struct store *s = m->store;
-	if (what & ~MCHG_LOG) { /* the log is read live, never a snapshot */
-		__atomic_add_fetch(&m->version, 1, __ATOMIC_ACQ_REL);
-		__atomic_add_fetch(&s->version, 1, __ATOMIC_ACQ_REL);
-	}
-	pthread_rwlock_rdlock(&s->notify_lock);
-	if (s->notify)
-		s->notify(s->notify_arg, m, what);
-	pthread_rwlock_unlock(&s->notify_lock);
+	pthread_rwlock_wrlock(&s->watch.lock);
+	s->watch.notify = fn;
+	s->watch.arg = arg;
+	pthread_rwlock_unlock(&s->watch.lock);
 }
 
 unsigned store_version(struct store *s)
 {
-	return __atomic_load_n(&s->version, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&s->watch.version, __ATOMIC_ACQUIRE);
 }
 
 const char *store_root(const struct store *s)
@@ -185,7 +169,7 @@ int store_open(const char *root, struct store **out, char *err)
 		}
 	}
 	pthread_rwlock_init(&s->lock, NULL);
-	pthread_rwlock_init(&s->notify_lock, NULL);
+	pthread_rwlock_init(&s->watch.lock, NULL);
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/machines", s->root);
 	int rc = mkdir_p(dir, 0700, err);
@@ -211,7 +195,7 @@ int store_open(const char *root, struct store **out, char *err)
 		if (!load_allowed(de->d_name, &st))
 			continue;
 		clean_temp_files(path);
-		struct machine *m = machine_new(s, s->root, de->d_name);
+		struct machine *m = machine_new(s, s->root, &s->watch, de->d_name);
 		load_machine(m);
 		if (s->n == s->alloc) {
 			size_t n = s->alloc ? s->alloc * 2 : 64;
@@ -271,7 +255,7 @@ void store_close(struct store *s)
 		machine_put(s->v[i]);
 	free(s->v);
 	pthread_rwlock_destroy(&s->lock);
-	pthread_rwlock_destroy(&s->notify_lock);
+	pthread_rwlock_destroy(&s->watch.lock);
 	free(s);
 }
 
@@ -320,7 +304,7 @@ int store_mkdir(struct store *s, const char *name, char *err)
 		rc = error_set(err, EEXIST, "machine '%s' already exists", name);
 		goto out;
 	}
-	m = machine_new(s, s->root, name);
+	m = machine_new(s, s->root, &s->watch, name);
 	if (mkdir(m->dir, 0700) < 0) {
 		rc = errno == EEXIST
 			? error_set(err, EEXIST, "machine '%s' already exists", name)
