@@ -14,12 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 
 #include "drivers/amazonec2.h"
 #include "lib/json.h"
+#include "lib/tcpprobe.h"
 
 static const struct driver_option ec2_options[] = {
 	{ "amazonec2-access-key", OPT_STRING, NULL, "AWS_ACCESS_KEY_ID", "AWS Access Key", 0, "AccessKey" },
@@ -350,37 +348,6 @@ static int ec2_kill(struct driver_ctx *ctx)
 	return lifecycle(ctx, "StopInstances", "true", "stopped", "StopInstances, forced");
 }
 
-/* 0 when host:port takes a TCP connection within timeout_ms. */
-static int tcp_answers(const char *host, int port, int timeout_ms)
-{
-	char ps[16];
-	snprintf(ps, sizeof(ps), "%d", port);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST };
-	struct addrinfo *ai;
-	if (getaddrinfo(host, ps, &hints, &ai))
-		return -EHOSTUNREACH;
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int rc = fd < 0 ? -errno : 0;
-	if (!rc && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		rc = -errno;
-		if (rc == -EINPROGRESS) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			int soerr = 0;
-			socklen_t len = sizeof(soerr);
-			if (poll(&pfd, 1, timeout_ms) <= 0)
-				rc = -ETIMEDOUT;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr)
-				rc = -(soerr ? soerr : EIO);
-			else
-				rc = 0;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	return rc;
-}
-
 /* RebootInstances leaves the instance "running" in the API: watch the
  * SSH port go down (up to 60 s) so that the engine the core then waits
  * for is the rebooted one, not the one about to go. */
@@ -392,7 +359,7 @@ static int ec2_restart(struct driver_ctx *ctx)
 	int port = ctx->base->ssh_port ? ctx->base->ssh_port : 22;
 	time_t deadline = time(NULL) + 60;
 	while (time(NULL) < deadline) {
-		if (tcp_answers(ctx->base->ip, port, 500))
+		if (tcp_probe(ctx->base->ip, port, 500, ctx->cancel))
 			return 0;
 		if (!ec2_sleep(ctx, 100))
 			return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);
