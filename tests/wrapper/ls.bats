@@ -149,3 +149,10 @@ n10    *        "Running"   true' ]
 	[[ $output == *'a\b'* ]]
 	rmdir "$MNT/bs"
 }
+
+@test "ls: the default table (one awk) is the general path's table" {
+	local f='table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}'
+	DOCKER_HOST=tcp://127.0.0.1:2377 docker-machine ls >"$T/fast"
+	DOCKER_HOST=tcp://127.0.0.1:2377 docker-machine ls --format "$f" >"$T/general"
+	cmp "$T/fast" "$T/general"
+}
