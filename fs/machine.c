@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,18 @@ struct machine *machine_new(struct store *s, const char *root, struct store_watc
 	return m;
 }
 
+/* How many zero bytes from p[i] on (at most max), a word at a time. */
+static size_t zeros_at(const unsigned char *p, size_t i, size_t max)
+{
+	size_t j = 0;
+	uint64_t w;
+	while (j + 8 <= max && (memcpy(&w, p + i + j, 8), !w))
+		j += 8;
+	while (j < max && !p[i + j])
+		j++;
+	return j;
+}
+
 /* Zero runs of 8 bytes or more become a 4-byte header: [zeros u16]
  * [literal length u16] literal. Returns the packed size; out NULL: only
  * measure. */
@@ -63,9 +76,7 @@ static size_t pack(const unsigned char *p, size_t n, unsigned char *out)
 {
 	size_t i = 0, o = 0;
 	while (i < n) {
-		size_t z = 0;
-		while (i + z < n && z < 0xffff && !p[i + z])
-			z++;
+		size_t z = zeros_at(p, i, n - i < 0xffff ? n - i : 0xffff);
 		i += z;
 		size_t start = i, l = 0;
 		while (i < n && l < 0xffff) {
@@ -74,9 +85,7 @@ static size_t pack(const unsigned char *p, size_t n, unsigned char *out)
 				l++;
 				continue;
 			}
-			size_t k = 0;
-			while (i + k < n && k < 8 && !p[i + k])
-				k++;
+			size_t k = zeros_at(p, i, n - i < 8 ? n - i : 8);
 			if (k == 8 || i + k == n || l + k > 0xffff)
 				break;
 			i += k;
