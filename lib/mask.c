@@ -78,6 +78,18 @@ void mask_text(struct strbuf *sb, const struct strlist *secrets)
 	mask_urls(sb);
 }
 
+size_t mask_cut(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len <= max)
+		return len;
+	for (size_t i = max; i > 0; i--)
+		if (strchr(" \t\n'\"", s[i]))
+			return i;
+	return 0;
+}
+
 void mask_add(struct strlist *secrets, const char *value)
 {
 	struct strlist lines = STRLIST_INIT;

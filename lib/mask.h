@@ -21,4 +21,10 @@ void mask_add(struct strlist *secrets, const char *value);
 /* Add the credentials of each URL in value to secrets. */
 void mask_add_url_creds(struct strlist *secrets, const char *value);
 
+/* Where to cut s to show at most max bytes of it without cutting a word
+ * (a token, a URL with its credentials) in two: the length up to the last
+ * blank or quote within max, 0 when there is none. The part shown can
+ * then be masked whole. */
+size_t mask_cut(const char *s, size_t max);
+
 #endif

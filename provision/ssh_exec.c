@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/mask.h"
 #include "provision/ssh_priv.h"
 
 #define EXEC_TIMEOUT_MS (10 * 60 * 1000)
@@ -82,8 +83,10 @@ static void log_command(struct ssh_conn *c, const char *cmd)
 {
 	size_t len = strlen(cmd);
 
+	/* Cut between words: a secret or a URL with credentials is shown
+	 * whole (and masked by the log) or not at all. */
 	if (len > LOG_CMD_MAX)
-		ssh_log(c, "$ %.*s... (%zu bytes)", LOG_CMD_MAX, cmd, len);
+		ssh_log(c, "$ %.*s... (%zu bytes)", (int)mask_cut(cmd, LOG_CMD_MAX), cmd, len);
 	else
 		ssh_log(c, "$ %s", cmd);
 }

@@ -37,5 +37,17 @@ int main(void)
 	strlist_add(&s, "dop_v1_0123");
 	masked("x dop_v1_0123456789abcdef y dop_v1_0123 z", &s, "x **** y **** z");
 	strlist_clear(&s);
+
+	/* Cuts fall between words, never inside a URL. */
+	const char *cmd = "sh -c 'curl -o /tmp/x https://bob:hunter22@get.example/i.sh && sh /tmp/x'";
+	size_t at = (size_t)(strstr(cmd, "hunter22") - cmd);
+	for (size_t max = 0; max < strlen(cmd) + 2; max++) {
+		size_t n = mask_cut(cmd, max);
+		CHECK(n <= max);
+		/* never a part of the URL without its end */
+		CHECK(n <= at - strlen("https://bob:") || n >= at + strlen("hunter22@get.example/i.sh"));
+	}
+	CHECK(mask_cut("short", 400) == 5);
+	CHECK(mask_cut("oneverylongword", 4) == 0);
 	return test_report();
 }
