@@ -17,6 +17,7 @@
 
 #include "drivers/http.h"
 #include "lib/err.h"
+#include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -25,6 +26,9 @@ int gauth_find(const char *opt_path, char *out, size_t len, char *err)
 	const char *env = getenv("GOOGLE_APPLICATION_CREDENTIALS");
 	const char *given = opt_path && *opt_path ? opt_path : env && *env ? env : NULL;
 	if (given) {
+		int rc = fence_check(given, err);
+		if (rc)
+			return rc;
 		if (access(given, R_OK) < 0)
 			return error_errno(err, errno, "cannot read google credentials '%s' (%s)",
 					   given,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/resolve.h"
 #include "provision/ssh_priv.h"
@@ -403,6 +404,9 @@ static int check_target(const struct ssh_target *t, char *err)
 	if (!t->known_hosts || !t->known_hosts[0])
 		return error_set(err, EINVAL,
 				 "ssh target '%s' has no known_hosts file", t->host);
+	int fenced = fence_check(t->key_path, err);
+	if (fenced)
+		return fenced;
 	if (access(t->key_path, R_OK) < 0) {
 		char text[128];
 		int e = errno;
