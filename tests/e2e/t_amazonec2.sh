@@ -21,8 +21,12 @@ stop_fake() {
 }
 trap 'cleanup; stop_fake' EXIT
 
+# A second key with a session token (temporary credentials: STS).
+AK2=ASIAMFSTESTEC2TEMP
+SECRET2="mfs/temp+$RANDOM$RANDOM"
+TOKEN2="FwoGZXIvYXdzEMFS//////////$RANDOM$RANDOM+token/=="
 python3 "$SRCDIR/tests/fakecloud/ec2.py" --port-file "$T/port" --hosts "$HOSTS" \
-	--access-key "$AK" --secret-key "$SECRET" --log "$T/fake.log" &
+	--access-key "$AK" --secret-key "$SECRET" --account "$AK2" "$SECRET2" "$TOKEN2" --log "$T/fake.log" &
 FAKE_PID=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 API=http://127.0.0.1:$(cat "$T/port")
@@ -115,11 +119,15 @@ actions | grep -q "^StopInstances 200" && actions | grep -q "^StartInstances 200
 curl -sf "$API/_requests" | jq -r '.[].body' | grep -q "Action=StopInstances&Force=true" && ok || fail "kill is not a forced stop"
 
 # RequestLimitExceeded (503) once mid-create: retried, re-signed, success
-# (m1's state refreshes may come in between).
+# (m1's state refreshes may come in between). m2 signs with temporary
+# credentials: its session token goes along (X-Amz-Security-Token).
 post _ec2fault '{"action": "RunInstances", "code": "RequestLimitExceeded", "status": 503, "count": 1}'
 post _requests/reset ''
 mkdir "$MNT/m2"
 ec2_opts "$MNT/m2"
+put "$MNT/m2/options/amazonec2-access-key" "$AK2"
+put "$MNT/m2/options/amazonec2-secret-key" "$SECRET2"
+put "$MNT/m2/options/amazonec2-session-token" "$TOKEN2"
 put "$MNT/m2/options/amazonec2-ami" ami-0b0ea68c435eb488d
 if put "$MNT/m2/driver" amazonec2; then ok; else fail "create with a throttle: $(cat "$MNT/m2/error")"; fi
 actions | grep -v "^DescribeInstances" | grep -A1 "^RunInstances 503" | grep -q "^RunInstances 200" && ok || fail "throttled RunInstances not retried: $(actions | tr '\n' ' ')"
@@ -130,8 +138,11 @@ expect_eq "m2 docker" "$(cat "$T/n2")" m2
 
 # The secret: in no file of the tree, never in a log; masked.
 expect_eq "masked option" "$(cat "$M/options/amazonec2-secret-key")" "****"
-if grep -rqF -- "$SECRET" "$MNT" 2>/dev/null; then fail "the secret is in the tree: $(grep -rlF -- "$SECRET" "$MNT")"; else ok; fi
-if grep -qF -- "$SECRET" "$STORE"/machines/*/machinefs.log "$T/daemon.log" "$T/fake.log"; then fail "the secret is in a log"; else ok; fi
+expect_eq "masked token" "$(cat "$MNT/m2/options/amazonec2-session-token")" "****"
+for s in "$SECRET" "$SECRET2" "$TOKEN2"; do
+	if grep -rqF -- "$s" "$MNT" 2>/dev/null; then fail "a secret is in the tree: $(grep -rlF -- "$s" "$MNT")"; else ok; fi
+	if grep -qF -- "$s" "$STORE"/machines/*/machinefs.log "$T/daemon.log" "$T/fake.log"; then fail "a secret is in a log"; else ok; fi
+done
 
 # rmdir: instance, key pair and the security group it made are gone.
 # m1 made the group and goes first while m2 still uses it: the group is
@@ -154,7 +165,13 @@ ec2_opts "$MNT/bad2"
 put "$MNT/bad2/options/amazonec2-access-key" AKIDNOSUCHKEY
 expect_errno EACCES put "$MNT/bad2/driver" amazonec2
 case "$(cat "$MNT/bad2/error")" in *AuthFailure*) ok ;; *) fail "unknown key: $(cat "$MNT/bad2/error")" ;; esac
-rmdir "$MNT/bad1" "$MNT/bad2" && ok || fail "rmdir of the bad-credential machines"
+mkdir "$MNT/bad3"
+ec2_opts "$MNT/bad3"
+put "$MNT/bad3/options/amazonec2-access-key" "$AK2"
+put "$MNT/bad3/options/amazonec2-secret-key" "$SECRET2"
+expect_errno EACCES put "$MNT/bad3/driver" amazonec2
+case "$(cat "$MNT/bad3/error")" in *AuthFailure*) ok ;; *) fail "temporary key without its token: $(cat "$MNT/bad3/error")" ;; esac
+rmdir "$MNT/bad1" "$MNT/bad2" "$MNT/bad3" && ok || fail "rmdir of the bad-credential machines"
 empty_account "after bad credentials"
 
 # kill -9 of the daemon while k9's instance waits for its IP and while

@@ -30,7 +30,9 @@ Control, besides the framework's (/_fault, /_delay_ip, /_requests,
 empty instances, key_pairs and security_groups.
 
 Usage: ec2.py --port-file F --hosts 131-134 [--access-key AK --secret-key SK
-       [--session-token T]] [--region us-east-1]
+       [--session-token T]] [--account AK SK TOKEN]... [--region us-east-1]
+A key with a session token (temporary credentials) must send it
+(X-Amz-Security-Token), else AuthFailure.
 """
 
 import base64
@@ -163,6 +165,8 @@ class EC2(fakecloud.FakeCloud):
     def __init__(self, args):
         super().__init__(args)
         self.accounts = {args.access_key: (args.secret_key, args.session_token or None)}
+        for ak, sk, token in args.account or []:
+            self.accounts[ak] = (sk, token or None)
         self.region = args.region
         self.ec2faults = []
         self.key_pairs = {}
@@ -620,6 +624,8 @@ def extra(p):
     p.add_argument("--secret-key", default="fake/ec2+secret/KEY0123456789EXAMPLE")
     p.add_argument("--session-token", default="")
     p.add_argument("--region", default="us-east-1")
+    p.add_argument("--account", nargs=3, action="append", metavar=("AK", "SK", "TOKEN"),
+                   help="another key of the same account; TOKEN: its session token ('' for none)")
 
 
 if __name__ == "__main__":
