@@ -23,23 +23,12 @@ mkdir -p $T/store2
 	exec "$MACHINEFS" -f -o store=$T/store2 -o refresh=1 $MNT 2>>$T/daemon2.log
 ) &
 PID2=$!
+STUCK_PID=$PID2
 for _ in $(seq 100); do
 	[ "$(grep -c " $MNT " /proc/self/mountinfo)" -ge 2 ] && break
 	sleep 0.05
 done
 expect_eq "second mount" "$(grep -c " $MNT " /proc/self/mountinfo)" "2"
-ends_within() {
-	local secs=$1; shift
-	"$@" & local p=$!
-	for _ in $(seq $((secs * 10))); do
-		kill -0 $p 2>/dev/null || { wait $p; return; }
-		sleep 0.1
-	done
-	fail "'$*' did not end within $secs s: the daemon is stuck"
-	kill -KILL $PID2
-	wait $p
-	return 124
-}
 M=$MNT/web
 mkdir $M
 put $M/options/generic-ip-address "$IP"

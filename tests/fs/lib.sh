@@ -81,6 +81,22 @@ finish() {
 	[ "$FAILS" -eq 0 ]
 }
 
+# ends_within SECS CMD...: CMD's status. Past SECS the daemon is stuck (a
+# deadlock): the case fails and the daemon $STUCK_PID (default DAEMON_PID)
+# is killed, which frees the stuck callers.
+ends_within() {
+	local secs=$1; shift
+	"$@" & local p=$!
+	for _ in $(seq $((secs * 10))); do
+		kill -0 $p 2>/dev/null || { wait $p; return; }
+		sleep 0.1
+	done
+	fail "'$*' did not end within $secs s: the daemon is stuck"
+	kill -KILL "${STUCK_PID:-$DAEMON_PID}"
+	wait $p
+	return 124
+}
+
 # put FILE TEXT: one write of TEXT and a newline, as `echo TEXT > FILE`
 # does, with the error message naming the errno.
 put() {

@@ -39,6 +39,7 @@ case "$out" in *"is inside the mount point"*) ok ;; *) fail "store inside the mo
 	exec "$MACHINEFS" -f -o store=$T/store2 -o refresh=1 $MNT 2>>$T/daemon2.log
 ) &
 PID2=$!
+STUCK_PID=$PID2
 trap 'fusermount3 -u $MNT 2>/dev/null; wait $PID2 2>/dev/null; cleanup' EXIT
 for _ in $(seq 100); do
 	[ "$(grep -c " $MNT " /proc/self/mountinfo)" -ge 2 ] && break
@@ -46,19 +47,6 @@ for _ in $(seq 100); do
 done
 expect_eq "second mount" "$(grep -c " $MNT " /proc/self/mountinfo)" "2"
 expect_eq "daemon cwd" "$(readlink /proc/$PID2/cwd)" "/"
-# ends_within SECS CMD...: CMD's status; past SECS the daemon is stuck.
-ends_within() {
-	local secs=$1; shift
-	"$@" & local p=$!
-	for _ in $(seq $((secs * 10))); do
-		kill -0 $p 2>/dev/null || { wait $p; return; }
-		sleep 0.1
-	done
-	fail "'$*' did not end within $secs s: the daemon is stuck"
-	kill -KILL $PID2
-	wait $p
-	return 124
-}
 # The new mount's own machine of the same name: $OLDPWD resolves to it.
 timeout 20 mkdir $MNT/inside || fail "mkdir in the second mount"
 
