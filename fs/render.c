@@ -340,9 +340,10 @@ static void option_lines(const struct driver_option *o, struct strbuf *sb)
 {
 	static const char *const types[] = { "string", "int", "bool", "list" };
 	for (; o && o->name; o++)
-		strbuf_addf(sb, "%s\t%s\t%s\t%s%s\n", o->name, types[o->type],
+		strbuf_addf(sb, "%s\t%s\t%s\t%s%s\t%s\n", o->name, types[o->type],
 			    o->def ? o->def : "", o->help,
-			    (o->flags & OPT_REQUIRED) ? " (required)" : "");
+			    (o->flags & OPT_REQUIRED) ? " (required)" : "",
+			    o->env ? o->env : "");
 }
 
 void render_driver_options(const struct machine_driver *d, struct strbuf *sb)

@@ -176,7 +176,7 @@ done
 
 # .drivers
 expect_eq ".drivers lists none" "$(ls $MNT/.drivers | grep -x none)" "none"
-grep -q "^url	string		URL of host when no driver is selected (required)$" $MNT/.drivers/none/options && ok || fail ".drivers/none/options: $(cat $MNT/.drivers/none/options)"
+grep -q "^url	string		URL of host when no driver is selected (required)	$" $MNT/.drivers/none/options && ok || fail ".drivers/none/options: $(cat $MNT/.drivers/none/options)"
 grep -q "^engine-install-url	string	https://get.docker.com	" $MNT/.drivers/none/options && ok || fail "engine options listed"
 expect_eq "ls of the root skips .drivers" "$(ls $MNT)" "n1"
 

@@ -559,3 +559,17 @@ WARNING: This action will delete both local reference and remote instance.
 Successfully removed w2" ]
 	[ "$stderr" = "Error removing host \"nope\": $NOTEXIST" ]
 }
+
+@test "create: every driver's environment variables come from .drivers/NAME/options" {
+	# the fifth column is the variable; the help names it as Docker Machine's does
+	[ "$(awk -F'\t' '$1 == "amazonec2-instance-type" { print $5 }' "$MNT/.drivers/amazonec2/options")" = AWS_INSTANCE_TYPE ]
+	run docker-machine create -d amazonec2 --help
+	[[ "$output" == *'--amazonec2-instance-type "t2.micro"'*'[$AWS_INSTANCE_TYPE]'* ]]
+	# a list option from its variable, a flag still wins over its variable
+	ENGINE_REGISTRY_MIRROR=https://mirror.example MACHINE_DOCKER_INSTALL_URL=https://env.example \
+		run docker-machine create -d none --url tcp://127.0.0.1:2383 \
+		--engine-install-url none envc
+	[ "$status" -eq 0 ]
+	[ "$(cat "$MNT/envc/options/engine-registry-mirror")" = https://mirror.example ]
+	[ "$(cat "$MNT/envc/options/engine-install-url")" = none ]
+}
