@@ -25,16 +25,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *v = (const char *)data + off;
 		size_t n = strnlen(v, size - off);
 		char *copy = fuzz_str((const uint8_t *)v, n);
-		bad |= has_control(copy, n, "");
 		struct strlist *lists[] = { &eo.labels, &eo.insecure_registry, &eo.registry_mirror,
 					    &eo.arbitrary_flags, &eo.env };
-		if (i % 6 < 5)
+		/* Only values that are used count: a later storage driver
+		 * replaces an earlier one, a long one is not used. */
+		if (i % 6 < 5) {
 			strlist_add(lists[i % 6], copy);
-		else if (n < sizeof(storage))
+			bad |= has_control(copy, n, "");
+		} else if (n < sizeof(storage)) {
 			memcpy(storage, copy, n + 1);
+		}
 		free(copy);
 		off += n + 1;
 	}
+	bad |= has_control(storage, strlen(storage), "");
 	struct engine_config c = { "/usr/bin/dockerd", 2376, "generic", storage, &eo, NULL };
 	int (*fns[])(const struct engine_config *, struct strbuf *, char *) = {
 		engine_render_systemd, engine_render_defaults, engine_render_sysv_exec,
