@@ -373,8 +373,10 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0755;
 	case N_OPTIONS_DIR: case N_CERTS_DIR: case N_SSH_DIR:
 		return S_IFDIR | 0700;
-	case N_DRIVER_OPTIONS: case N_LIST:
+	case N_DRIVER_OPTIONS:
 		return S_IFREG | 0444;
+	case N_LIST: /* it carries each machine's error line */
+		return S_IFREG | 0400;
 	case N_FILE:
 		return S_IFREG | n->file->mode;
 	case N_OPTION: {
@@ -393,7 +395,8 @@ static mode_t node_mode(const struct node *n)
  * everything; other users (with -o allow_other) only read what the mode
  * lets "others" read: the listings, driver, state, ip, url, env*, config,
  * docker-version, engine, ctl's list. Never options/, certs/, ssh/,
- * config.json, log, progress, error; never a write, mkdir, rmdir, rename. */
+ * config.json, log, progress, error, .list (it has the errors); never a
+ * write, mkdir, rmdir, rename. */
 static bool caller_trusted(void)
 {
 	uid_t uid = fuse_get_context()->uid;

@@ -22,6 +22,7 @@ as_nobody ls $MNT/.drivers/none >/dev/null && ok || fail "nobody cannot list .dr
 for f in config.json log error progress certs/key.pem certs/ca.pem options/url options/engine-label; do
 	expect_errno EACCES as_nobody cat $M/$f
 done
+expect_errno EACCES as_nobody cat $MNT/.list
 expect_errno EACCES as_nobody ls $M/options
 expect_errno EACCES as_nobody ls $M/certs
 expect_errno EACCES as_nobody mkdir $MNT/evil
