@@ -12,14 +12,15 @@
 #   engine     .. 'Docker is up and running!'
 #   total      the write to 'driver' until it returned
 #
-#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2 or google;
-#                                               default digitalocean, every host)
-# BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19).
+#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google or
+#                                               azure; default digitalocean, every host)
+# BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19;
+# azure: 1-9, its own range).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRIVER=${1:-digitalocean}
-HOSTS=${BENCH_HOSTS:-111-129}
+if [ "$DRIVER" = azure ]; then HOSTS=${BENCH_HOSTS:-1-9}; else HOSTS=${BENCH_HOSTS:-111-129}; fi
 BIN=${MACHINEFS:-build/fs/machinefs}
 W=$(mktemp -d /tmp/mfs-bench-cloud.XXXXXX)
 FAKE_PID=
@@ -79,6 +80,23 @@ os.write(fd, json.dumps({"type": "service_account", "client_email": sys.argv[3],
 		}
 		IP_WAIT_START="Waiting for the instance's address"
 		IP_WAIT_END="Instance '[^']+' is running at"
+		;;
+	azure)
+		SUB=00000000-0000-4000-8000-00000000be0c
+		CID=11111111-0000-4000-8000-00000000be0c
+		SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/azure.py --tenant 22222222-0000-4000-8000-00000000be0c
+			--subscription "$SUB" --client-id "$CID" --client-secret "$SECRET")
+		set_options() {
+			echo "$SUB" >"$1/options/azure-subscription-id"
+			echo "$CID" >"$1/options/azure-client-id"
+			echo "$SECRET" >"$1/options/azure-client-secret"
+			echo "$API" >"$1/options/azure-api-url"
+			echo "$API" >"$1/options/azure-auth-url"
+		}
+		# The VM's long-running operation ends when its lab host boots.
+		IP_WAIT_START='Creating virtual machine'
+		IP_WAIT_END='IP address is [0-9]'
 		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac

@@ -9,6 +9,7 @@ extern const struct machine_driver qemu_driver;
 extern const struct machine_driver digitalocean_driver;
 extern const struct machine_driver amazonec2_driver;
 extern const struct machine_driver google_driver;
+extern const struct machine_driver azure_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -18,5 +19,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&digitalocean_driver,
 	&amazonec2_driver,
 	&google_driver,
+	&azure_driver,
 	NULL,
 };
