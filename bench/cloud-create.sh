@@ -12,15 +12,20 @@
 #   engine     .. 'Docker is up and running!'
 #   total      the write to 'driver' until it returned
 #
-#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google or
-#                                               azure; default digitalocean, every host)
+#   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google,
+#                                               azure, openstack or rackspace;
+#                                               default digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19;
-# azure: 1-9, its own range).
+# azure: 1-9, openstack/rackspace: 11-19, their own ranges).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRIVER=${1:-digitalocean}
-if [ "$DRIVER" = azure ]; then HOSTS=${BENCH_HOSTS:-1-9}; else HOSTS=${BENCH_HOSTS:-111-129}; fi
+case $DRIVER in
+azure) HOSTS=${BENCH_HOSTS:-1-9} ;;
+openstack | rackspace) HOSTS=${BENCH_HOSTS:-11-19} ;;
+*) HOSTS=${BENCH_HOSTS:-111-129} ;;
+esac
 BIN=${MACHINEFS:-build/fs/machinefs}
 W=$(mktemp -d /tmp/mfs-bench-cloud.XXXXXX)
 FAKE_PID=
@@ -97,6 +102,29 @@ os.write(fd, json.dumps({"type": "service_account", "client_email": sys.argv[3],
 		# The VM's long-running operation ends when its lab host boots.
 		IP_WAIT_START='Creating virtual machine'
 		IP_WAIT_END='IP address is [0-9]'
+		;;
+	openstack|rackspace)
+		PW=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/openstack.py --user bench --password "$PW" --api-key "$PW")
+		if [ "$DRIVER" = openstack ]; then
+			set_options() {
+				echo "$API/identity" >"$1/options/openstack-auth-url"
+				echo bench >"$1/options/openstack-username"
+				echo "$PW" >"$1/options/openstack-password"
+				echo demo >"$1/options/openstack-tenant-name"
+				echo m1.small >"$1/options/openstack-flavor-name"
+				echo "Ubuntu 24.04" >"$1/options/openstack-image-name"
+			}
+		else
+			set_options() {
+				echo "$API/identity/v2.0" >"$1/options/rackspace-auth-url"
+				echo bench >"$1/options/rackspace-username"
+				echo "$PW" >"$1/options/rackspace-api-key"
+				echo RegionOne >"$1/options/rackspace-region"
+			}
+		fi
+		IP_WAIT_START='Waiting for the OpenStack instance to be ACTIVE'
+		IP_WAIT_END='Created instance [^ ]+, IP address'
 		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac

@@ -144,7 +144,18 @@ static const char *json_message(const cJSON *root)
 	m = cJSON_GetObjectItemCaseSensitive(root, "error_description");
 	if (cJSON_IsString(m))
 		return m->valuestring;
-	return cJSON_IsString(e) ? e->valuestring : NULL;
+	if (cJSON_IsString(e))
+		return e->valuestring;
+	/* One object member holding the message: OpenStack Nova's
+	 * {"itemNotFound": {"code": 404, "message": ...}}, Neutron's
+	 * {"NeutronError": {"type", "message", "detail"}}. */
+	if (cJSON_IsObject(root) && root->child && !root->child->next &&
+	    cJSON_IsObject(root->child)) {
+		m = cJSON_GetObjectItemCaseSensitive(root->child, "message");
+		if (cJSON_IsString(m))
+			return m->valuestring;
+	}
+	return NULL;
 }
 
 void http_resp_message(const struct http_resp *rs, struct strbuf *out)

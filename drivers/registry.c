@@ -10,6 +10,8 @@ extern const struct machine_driver digitalocean_driver;
 extern const struct machine_driver amazonec2_driver;
 extern const struct machine_driver google_driver;
 extern const struct machine_driver azure_driver;
+extern const struct machine_driver openstack_driver;
+extern const struct machine_driver rackspace_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -20,5 +22,7 @@ const struct machine_driver *const machine_drivers[] = {
 	&amazonec2_driver,
 	&google_driver,
 	&azure_driver,
+	&openstack_driver,
+	&rackspace_driver,
 	NULL,
 };
