@@ -12,6 +12,7 @@ extern const struct machine_driver google_driver;
 extern const struct machine_driver azure_driver;
 extern const struct machine_driver openstack_driver;
 extern const struct machine_driver rackspace_driver;
+extern const struct machine_driver softlayer_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -24,5 +25,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&azure_driver,
 	&openstack_driver,
 	&rackspace_driver,
+	&softlayer_driver,
 	NULL,
 };

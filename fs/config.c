@@ -214,9 +214,11 @@ void config_render_masked(struct machine *m, struct strbuf *sb)
 	     o && o->name; o++) {
 		if (!(o->flags & OPT_SECRET) || !o->json_key)
 			continue;
-		const char *v = json_str(d, o->json_key, "");
+		const char *leaf;
+		cJSON *parent = json_path_parent(d, o->json_key, &leaf);
+		const char *v = json_str(parent, leaf, "");
 		if (*v)
-			json_put_str(d, o->json_key, "****");
+			json_put_str(parent, leaf, "****");
 	}
 	struct strbuf text = STRBUF_INIT;
 	json_emit_go(&text, copy);

@@ -275,8 +275,11 @@ void machine_secrets_update_locked(struct machine *m)
 	const cJSON *d = json_obj(m->config, "Driver");
 	for (const struct driver_option *o = m->driver ? m->driver->options : NULL;
 	     d && o && o->name; o++)
-		if ((o->flags & OPT_SECRET) && o->json_key)
-			mask_add(&s, json_str(d, o->json_key, ""));
+		if ((o->flags & OPT_SECRET) && o->json_key) {
+			const char *leaf;
+			const cJSON *parent = json_path_parent(d, o->json_key, &leaf);
+			mask_add(&s, json_str(parent, leaf, ""));
+		}
 	const cJSON *eo = json_obj(json_obj(m->config, "HostOptions"), "EngineOptions");
 	mask_add_url_creds(&s, json_str(eo, "InstallURL", ""));
 	pthread_mutex_lock(&m->secrets_lock);

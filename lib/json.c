@@ -161,3 +161,21 @@ cJSON *json_obj(const cJSON *obj, const char *key)
 	cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	return cJSON_IsObject(it) ? it : NULL;
 }
+
+cJSON *json_path_parent(const cJSON *obj, const char *dotted, const char **leaf)
+{
+	cJSON *cur = (cJSON *)obj;
+	const char *dot;
+	while (cur && (dot = strchr(dotted, '.'))) {
+		char part[128];
+		size_t n = (size_t)(dot - dotted);
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, dotted, n);
+		part[n] = '\0';
+		cur = json_obj(cur, part);
+		dotted = dot + 1;
+	}
+	*leaf = dotted;
+	return cur;
+}

@@ -31,5 +31,8 @@ bool json_bool(const cJSON *obj, const char *key, bool fallback);
 /* Append a string array's items to l. */
 void json_list(const cJSON *obj, const char *key, struct strlist *l);
 cJSON *json_obj(const cJSON *obj, const char *key); /* NULL unless object */
+/* For a dotted key "A.B.C": the object obj.A.B (NULL when missing) and,
+ * in *leaf, "C"; for "C": obj itself. */
+cJSON *json_path_parent(const cJSON *obj, const char *dotted, const char **leaf);
 
 #endif
