@@ -1,12 +1,23 @@
 # Sourced by the benchmarks: make_store STORE N makes one machine (none
 # driver) through the tree, then clones it N times in the store with its
-# name replaced, while nothing is mounted. Needs $BIN and $W.
+# name replaced, while nothing is mounted. Needs $BIN and $W. The machines'
+# URL is $BENCH_URL, else tcp://127.0.0.1:PORT on a port nothing listens on
+# (a refused connection: tests elsewhere on this machine listen on 2376).
+refused_url() {
+	local p
+	for p in $(seq 47001 47999); do
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
+		timeout 1 bash -c "</dev/tcp/127.0.0.1/$p" 2>/dev/null && continue
+		printf 'tcp://127.0.0.1:%s' "$p"; return 0
+	done
+	return 1
+}
 make_store() {
 	local store=$1 n=$2
 	mkdir -p "$store" "$W/mnt"
 	"$BIN" -o "store=$store" "$W/mnt"
 	mkdir "$W/mnt/seed"
-	echo tcp://127.0.0.1:2376 > "$W/mnt/seed/options/url"
+	echo "${BENCH_URL:-$(refused_url)}" > "$W/mnt/seed/options/url"
 	echo none > "$W/mnt/seed/driver"
 	fusermount3 -u "$W/mnt"; sleep 0.2
 	python3 - "$store/machines" "$n" <<'PY'

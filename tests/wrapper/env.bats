@@ -211,8 +211,8 @@ Be advised that this will trigger a Docker daemon restart which might stop runni
 
 @test "env: unknown flag" {
 	run --separate-stderr docker-machine env --bogus n1
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "flag provided but not defined: --bogus" ]
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "flag provided but not defined: -bogus" ]
 }
 
 @test "config: exact flags" {

@@ -83,7 +83,7 @@ E='Unable to query docker version: Cannot connect to the docker engine endpoint'
 @test "ls --filter: bad syntax and unknown key" {
 	run --separate-stderr docker-machine ls --filter foo
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "Unsupported filter syntax." ]
+	[ "$stderr" = "Unsupported filter syntax" ]
 	run --separate-stderr docker-machine ls --filter foo=bar
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "Unsupported filter key 'foo'" ]
@@ -120,8 +120,8 @@ n10    *        "Running"   true' ]
 
 @test "ls: unknown flag" {
 	run --separate-stderr docker-machine ls --bogus
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "flag provided but not defined: --bogus" ]
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "flag provided but not defined: -bogus" ]
 	[ "${lines[0]}" = "Incorrect Usage." ]
 }
 

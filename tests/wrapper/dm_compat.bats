@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# The wrapper against Docker Machine 0.16.2's own output: dm-0.16.2/NAME.{out,err,rc}
+# are what docker-machine 0.16.2 (built from its source tag) printed for the
+# same command on a store of the same shape (n1: none driver, URL on a port
+# that refuses), @STORE@ and @PORT@ standing for the store and the port.
+# Each test compares stdout, stderr and the exit status byte for byte.
+load helper
+
+setup_file() {
+	wrapper_setup_file
+	local p
+	for _ in $(seq 20); do
+		p=$(free_port)
+		timeout 1 bash -c "</dev/tcp/127.0.0.1/$p" 2>/dev/null || break
+	done
+	export PORT=$p
+	none_machine n1 "tcp://127.0.0.1:$PORT"
+}
+teardown_file() { wrapper_teardown_file; }
+
+# same_as_dm NAME ARGS...: the wrapper's run of ARGS equals the fixture NAME.
+same_as_dm() {
+	local name=$1 f=$BATS_TEST_DIRNAME/dm-0.16.2/$1; shift
+	local want_rc got_rc=0
+	(cd "$T" && docker-machine "$@" >"$T/got.out" 2>"$T/got.err" </dev/null) || got_rc=$?
+	read -r want_rc <"$f.rc"
+	for s in out err; do
+		sed -e "s#@STORE@#$MACHINE_STORAGE_PATH#g" -e "s#@PORT@#$PORT#g" \
+			-e 's#build bd45ab13#build machinefs#' "$f.$s" >"$T/want.$s"
+		diff -u "$T/want.$s" "$T/got.$s" || { echo "$name: std$s differs"; return 1; }
+	done
+	[ "$got_rc" = "$want_rc" ] || { echo "$name: exit $got_rc, Docker Machine $want_rc"; return 1; }
+}
+
+@test "dm: help layouts (the cli library's tab padding, command order, storage path)" {
+	# the storage path's length sets the column width: the recorded one
+	MACHINE_STORAGE_PATH=/tmp/cmp/A same_as_dm help help
+	same_as_dm help-ls help ls
+	same_as_dm help-rm help rm
+	same_as_dm help-env env --help
+	same_as_dm help-scp scp -h
+}
+
+@test "dm: an unknown flag: Go's -name, usage on stdout, exit 0" {
+	same_as_dm bad-flag-ls ls --bogus
+	MACHINE_STORAGE_PATH=/tmp/cmp/A same_as_dm bad-flag-global --bogus ls
+	same_as_dm bad-flag-status status --bogus=3 n1
+}
+
+@test "dm: a flag without its value" {
+	same_as_dm noarg-env env --shell
+	same_as_dm noarg-inspect inspect -f
+	same_as_dm noarg-ls ls --filter
+}
+
+@test "dm: usage errors of ls --filter, scp, mount" {
+	same_as_dm filter-syntax ls --filter x
+	same_as_dm scp-noargs scp
+	same_as_dm mount-noargs mount
+}
+
+@test "dm: env and config when the engine refuses (the blank line after the hint)" {
+	same_as_dm env-refused env n1
+	same_as_dm config-refused config n1
+}
