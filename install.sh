@@ -19,6 +19,8 @@ PACKAGES=(
 	fish tcsh
 	# tests: the guest image and QEMU
 	qemu-system-x86 qemu-utils cpio xz-utils zstd kmod e2fsprogs binutils xorriso socat curl
+	# tests: govmomi's vCenter simulator (tests/vcsim, built in GOPATH mode)
+	golang-go golang-github-vmware-govmomi-dev
 	# the docker-machine wrapper and its tests
 	bats jq sshfs rsync ca-certificates
 	# tests: the libFuzzer harnesses (clang, its fuzzer/sanitizer runtimes, llvm-symbolizer)

@@ -26,7 +26,7 @@
  * exchange (-ETIMEDOUT). rq->sign (optional) is called before every attempt
  * with a fresh copy of rq->headers to append to (AWS SigV4 re-signs each
  * attempt: the date changes). TLS peers are verified against the system CAs,
- * or the file named by $CURL_CA_BUNDLE. Plain http:// is refused except to
+ * or the file named by $CURL_CA_BUNDLE, or by rq->tls_thumbprint. Plain http:// is refused except to
  * a loopback host (tests, local fakes) unless rq->insecure. Redirects are not
  * followed; only http and https are spoken.
  *
@@ -74,6 +74,12 @@ struct http_req {
 	int backoff_ms;                /* first backoff; 0: 500 */
 	bool insecure;                 /* allow http:// to a non-loopback host */
 	bool idempotent;               /* a POST that may be resent (EC2 Describe*) */
+	/* TLS: instead of the CAs and the name, the peer's certificate must
+	 * have this SHA-1 or SHA-256 thumbprint (hex digits, ':' optional),
+	 * checked in the handshake, before anything is sent (vSphere's
+	 * self-signed vCenters). NULL or "": the CAs. */
+	const char *tls_thumbprint;
+	bool tls_noverify;             /* no certificate check at all (the user asked) */
 	/* Optional: sign one attempt. Append headers to hdrs (a copy of
 	 * rq->headers). 0 or -errno with err (ERR_MAX) set. */
 	int (*sign)(void *arg, const struct http_req *rq, struct strlist *hdrs,

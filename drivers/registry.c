@@ -13,6 +13,7 @@ extern const struct machine_driver azure_driver;
 extern const struct machine_driver openstack_driver;
 extern const struct machine_driver rackspace_driver;
 extern const struct machine_driver softlayer_driver;
+extern const struct machine_driver vmwarevsphere_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -26,5 +27,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&openstack_driver,
 	&rackspace_driver,
 	&softlayer_driver,
+	&vmwarevsphere_driver,
 	NULL,
 };
