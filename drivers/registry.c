@@ -14,6 +14,7 @@ extern const struct machine_driver openstack_driver;
 extern const struct machine_driver rackspace_driver;
 extern const struct machine_driver softlayer_driver;
 extern const struct machine_driver vmwarevsphere_driver;
+extern const struct machine_driver exoscale_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -28,5 +29,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&rackspace_driver,
 	&softlayer_driver,
 	&vmwarevsphere_driver,
+	&exoscale_driver,
 	NULL,
 };

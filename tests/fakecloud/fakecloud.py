@@ -313,6 +313,7 @@ class FakeCloud:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 req = Request(self.command, u.path, parse_qs(u.query), self.headers, raw)
+                req.raw_query = u.query  # as sent (signatures over it)
                 try:
                     status, body, headers = cloud.dispatch(req)
                 except Exception:
