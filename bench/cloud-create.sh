@@ -13,10 +13,12 @@
 #   total      the write to 'driver' until it returned
 #
 #   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google,
-#                                               azure, openstack or rackspace;
+#                                               azure, openstack, rackspace,
+#                                               softlayer or exoscale;
 #                                               default digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19;
-# azure: 1-9, openstack/rackspace: 11-19, their own ranges).
+# azure: 1-9, openstack/rackspace: 11-19, softlayer/exoscale: 21-29, their
+# own ranges).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,7 @@ DRIVER=${1:-digitalocean}
 case $DRIVER in
 azure) HOSTS=${BENCH_HOSTS:-1-9} ;;
 openstack | rackspace) HOSTS=${BENCH_HOSTS:-11-19} ;;
+softlayer | exoscale) HOSTS=${BENCH_HOSTS:-21-29} ;;
 *) HOSTS=${BENCH_HOSTS:-111-129} ;;
 esac
 BIN=${MACHINEFS:-build/fs/machinefs}
@@ -125,6 +128,30 @@ os.write(fd, json.dumps({"type": "service_account", "client_email": sys.argv[3],
 		fi
 		IP_WAIT_START='Waiting for the OpenStack instance to be ACTIVE'
 		IP_WAIT_END='Created instance [^ ]+, IP address'
+		;;
+	softlayer)
+		SLK=bench$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/softlayer.py --user bench --api-key "$SLK")
+		set_options() {
+			echo "$API/rest/v3" >"$1/options/softlayer-api-endpoint"
+			echo bench >"$1/options/softlayer-user"
+			echo "$SLK" >"$1/options/softlayer-api-key"
+			echo example.com >"$1/options/softlayer-domain"
+		}
+		IP_WAIT_START='Getting Host IP'
+		IP_WAIT_END='Waiting for host to become available'
+		;;
+	exoscale)
+		EK=EXObench$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		ES=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/exoscale.py --key "$EK" --secret "$ES")
+		set_options() {
+			echo "$API/v2" >"$1/options/exoscale-url"
+			echo "$EK" >"$1/options/exoscale-api-key"
+			echo "$ES" >"$1/options/exoscale-api-secret-key"
+		}
+		IP_WAIT_START="Waiting for the instance's IP address"
+		IP_WAIT_END='^ *Instance [0-9a-f-]+, IP address'
 		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac

@@ -743,6 +743,7 @@ static int exo_create(struct driver_ctx *ctx)
 		}
 	}
 	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
+	driver_log(ctx, "Instance %s, IP address %s", p->id, ip);
 	driver_checkpoint(ctx);
 	goto out;
 fail:
