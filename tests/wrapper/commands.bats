@@ -364,11 +364,15 @@ Waiting for SSH to be available..." ]
 	[ "$status" -eq 1 ]
 	[ "$(wc -l <<<"$stderr")" -eq 2 ]
 	[[ $output == *'Killing "n1"...'* ]]
-	for c in provision upgrade kill regenerate-certs; do
+	for c in provision upgrade kill "regenerate-certs -f"; do
 		run --separate-stderr docker-machine $c
 		[ "$status" -eq 1 ]
 		[ "$stderr" = 'Error: No machine name(s) specified and no "default" machine exists' ]
 	done
+	# Docker Machine asks first: no answer (EOF) is its error
+	run --separate-stderr docker-machine regenerate-certs </dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = EOF ]
 }
 
 @test "no mount yet: commands started at once share one mount" {

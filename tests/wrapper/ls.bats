@@ -136,7 +136,8 @@ n10    *        "Running"   true' ]
 	for a in "" -q "--filter state=running --filter driver=none"; do
 		strace -f -qq -e trace=openat -o "$T/strace" docker-machine ls $a >/dev/null
 		[ "$(grep -c "\"$MNT/.list\"" "$T/strace")" -eq 1 ]
-		! grep "\"$MNT/[^.]" "$T/strace"
+		# only the Error row reads its own files (is its record loadable?)
+		! grep "\"$MNT/[^.]" "$T/strace" | grep -v "\"$MNT/Bad/"
 	done
 }
 
