@@ -77,6 +77,10 @@ same_as_dm() {
 }
 
 @test "dm: ls with a record that cannot be loaded (its own row, never filtered, not in -q)" {
+	# a failed command on n1 leaves its error: ls still shows the engine's
+	run docker-machine upgrade n1
+	[ "$status" -eq 1 ]
+	[ -n "$(cat "$MNT/n1/error")" ]
 	same_as_dm broken-ls ls
 	same_as_dm broken-ls-q ls -q
 	same_as_dm broken-ls-filter ls --filter state=Running
