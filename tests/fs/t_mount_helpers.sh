@@ -8,6 +8,12 @@
 BIN=$(readlink -f "$MACHINEFS")
 
 mounted_store() { findmnt -rn -o SOURCE "$MNT"; }
+# released: the daemon of an unmounted store has let go of its lock (a
+# daemon that mount(8) started is not our child to wait for).
+released() {
+	for _ in $(seq 200); do flock -n "$STORE/machinefs.lock" true && return 0; sleep 0.05; done
+	fail "the store is still locked after the unmount"
+}
 
 # 1. The helper's form: machinefs STORE MOUNTPOINT -o rw,...
 PATH=$(dirname "$BIN"):$PATH /sbin/mount.fuse3 "$STORE" "$MNT" -t fuse.machinefs -o rw,nosuid,nodev \
@@ -17,6 +23,7 @@ expect_eq "the mount names its store" "$(mounted_store)" "machinefs:$STORE"
 mkdir "$MNT/viahelper" && ok || fail "mkdir through the helper's mount"
 [ -d "$STORE/machines/viahelper" ] && ok || fail "the machine is not in STORE"
 fusermount3 -u "$MNT"
+released
 
 # 2. An fstab line, through mount(8) (which runs the helper with its own
 # safe PATH, so the daemon under test is put first on it in a private mount
@@ -29,6 +36,7 @@ out=$(unshare -m --propagation private bash -c '
 	mount -t tmpfs tmpfs /usr/local/sbin && ln -s "$2" /usr/local/sbin/machinefs &&
 	mount "$3" && findmnt -rn -o SOURCE,FSTYPE "$3" && ls "$3" && umount "$3"' \
 	_ "$T" "$BIN" "$MNT" 2>&1)
+released
 expect_eq "mount MOUNTPOINT from fstab" "$out" "machinefs:$STORE fuse.machinefs
 viahelper"
 
