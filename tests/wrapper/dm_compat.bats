@@ -96,3 +96,8 @@ same_as_dm() {
 	run cat "$MNT/broken/error"
 	[[ $output == *"config.json"* ]]
 }
+
+@test "dm: ls --format errors: the template is named \"\", a field by its offset" {
+	same_as_dm ls-format-field ls --format '{{ .Bogus }}'
+	same_as_dm ls-format-func ls --format '{{foo .Name}}'
+}
