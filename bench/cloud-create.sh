@@ -14,11 +14,12 @@
 #
 #   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google,
 #                                               azure, openstack, rackspace,
-#                                               softlayer or exoscale;
-#                                               default digitalocean, every host)
+#                                               softlayer, exoscale or
+#                                               vmwarevsphere; default
+#                                               digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19;
-# azure: 1-9, openstack/rackspace: 11-19, softlayer/exoscale: 21-29, their
-# own ranges).
+# azure: 1-9, openstack/rackspace: 11-19, softlayer/exoscale: 21-29,
+# vmwarevsphere: 31-33 (govmomi's simulator, tests/vcsim), their own ranges).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ case $DRIVER in
 azure) HOSTS=${BENCH_HOSTS:-1-9} ;;
 openstack | rackspace) HOSTS=${BENCH_HOSTS:-11-19} ;;
 softlayer | exoscale) HOSTS=${BENCH_HOSTS:-21-29} ;;
+vmwarevsphere) HOSTS=${BENCH_HOSTS:-31-33} ;;
 *) HOSTS=${BENCH_HOSTS:-111-129} ;;
 esac
 BIN=${MACHINEFS:-build/fs/machinefs}
@@ -44,6 +46,7 @@ nhosts=$(python3 -c "import sys; sys.path.insert(0, 'tests/fakecloud'); import f
 PARALLEL=${2:-$nhosts}
 [ "$PARALLEL" -le "$nhosts" ] || { echo "PARALLEL $PARALLEL > $nhosts lab hosts in '$HOSTS'" >&2; exit 2; }
 
+pool_whole() { [ "$(curl -sf "$API/_hosts")" = "[]" ]; }
 # profile: FAKE_CMD (the fake, without the common flags), set_options DIR,
 # and the log lines that open and close the driver's wait for an IP.
 profile() {
@@ -153,6 +156,22 @@ os.write(fd, json.dumps({"type": "service_account", "client_email": sys.argv[3],
 		IP_WAIT_START="Waiting for the instance's IP address"
 		IP_WAIT_END='^ *Instance [0-9a-f-]+, IP address'
 		;;
+	vmwarevsphere)
+		FAKE_CMD=(tests/vcsim/fake.sh)
+		head -c 1048576 /dev/urandom >"$W/bench.iso"
+		set_options() {
+			echo 127.0.0.1 >"$1/options/vmwarevsphere-vcenter"
+			cat "$W/port" >"$1/options/vmwarevsphere-vcenter-port"
+			echo user >"$1/options/vmwarevsphere-username"
+			echo bench >"$1/options/vmwarevsphere-password"
+			cat "$W/port.thumb" >"$1/options/vmwarevsphere-thumbprint"
+			echo "$W/bench.iso" >"$1/options/vmwarevsphere-boot2docker-url"
+		}
+		# The simulator's harness gives the VM a lab host once it is on.
+		pool_whole() { ! ls "$W/port.guests"/vm-* >/dev/null 2>&1; }
+		IP_WAIT_START='Waiting for VMware Tools'
+		IP_WAIT_END='VM [^ ]+ has IP address'
+		;;
 	*) echo "no bench profile for driver '$DRIVER'" >&2; exit 2 ;;
 	esac
 }
@@ -160,7 +179,7 @@ profile
 
 "${FAKE_CMD[@]}" --port-file "$W/port" --hosts "$HOSTS" --log "$W/fake.log" &
 FAKE_PID=$!
-for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$W/port" ] && break; sleep 0.05; done
 API=http://127.0.0.1:$(cat "$W/port")
 mkdir -p "$W/store" "$W/mnt"
 "$BIN" -o "store=$W/store,refresh=3600" "$W/mnt"
@@ -214,7 +233,7 @@ sleep 0.3
 phases one >"$W/one.phases"
 rmdir "$W/mnt/one"
 # Its lab host is downed in the background: wait until the pool is whole.
-for _ in $(seq 300); do [ "$(curl -sf "$API/_hosts")" = "[]" ] && break; sleep 0.1; done
+for _ in $(seq 300); do pool_whole && break; sleep 0.1; done
 
 # PARALLEL creates at once.
 names=()
