@@ -15,6 +15,8 @@ PACKAGES=(
 	# tests: test hosts (namespaces with sshd and the Docker engine)
 	openssh-server openssh-client docker.io sudo busybox-static iproute2 iptables passwd
 	openssl procps psmisc util-linux python3 inotify-tools
+	# tests: the store in etcd (a 3-member cluster on loopback)
+	etcd-server etcd-client
 	# tests: env.fish and env.tcsh sourced by the real shells
 	fish tcsh
 	# tests: the guest image and QEMU

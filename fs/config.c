@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/core.h"
+#include "fs/store_backend.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -200,7 +201,7 @@ int config_save(struct machine *m, char *err)
 	strbuf_release(&sb);
 	m->recorded = true;
 	machine_config_unload_locked(m);
-	return rc;
+	return rc ? rc : store_be_saved(m, err);
 }
 
 void config_render_masked(struct machine *m, struct strbuf *sb)
@@ -298,5 +299,5 @@ int record_save(struct machine *m, char *err)
 	/* Options may hold secrets. */
 	int rc = write_file_atomic(path, sb.buf, sb.len, 0600, err);
 	strbuf_release(&sb);
-	return rc;
+	return rc ? rc : store_be_saved(m, err);
 }

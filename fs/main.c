@@ -18,6 +18,7 @@
 #include "fs/fuse_tree.h"
 #include "fs/machine.h"
 #include "fs/reporting.h"
+#include "fs/store_etcd.h"
 #include "lib/err.h"
 #include "lib/fence.h"
 
@@ -27,6 +28,7 @@
 
 struct options {
 	char *store;
+	char *cache;
 	char *nonopt[2];    /* [STORE] MOUNTPOINT, as given */
 	int n_nonopt;
 	int refresh;
@@ -40,6 +42,7 @@ struct options {
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
 	OPT("store=%s", store),
+	OPT("cache=%s", cache),
 	OPT("refresh=%d", refresh),
 	OPT("contexts", contexts),
 	OPT("bugsnag-api-token=%s", bugsnag_key),
@@ -76,6 +79,10 @@ static void usage(const char *prog)
 	       "                           else ~/.docker/machine)\n\n"
 	       "machinefs options:\n"
 	       "    -o store=DIR           the machine store (same as STORE)\n"
+	       "    -o store=etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n"
+	       "                           the store in etcd, shared by every mount of it\n"
+	       "    -o cache=DIR           an etcd store's local working copy (default\n"
+	       "                           $XDG_RUNTIME_DIR/machinefs/etcd/HASH)\n"
 	       "    -o refresh=SECS        seconds between background state checks (10)\n"
 	       "    -o contexts            keep a Docker context per machine (off)\n"
 	       "    -o bugsnag-api-token=KEY  send crash reports of failed creates and\n"
@@ -119,10 +126,61 @@ static int fence_mount(const struct fuse_args *args, char *root, size_t len, cha
 	return rc;
 }
 
+/* Whether s starts a "HOST:PORT" (then ',' '/' or the end). */
+static bool endpoint_at(const char *s)
+{
+	size_t h = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+	if (!h || s[h] != ':')
+		return false;
+	size_t p = strspn(s + h + 1, "0123456789");
+	char end = s[h + 1 + p];
+	return p && (end == ',' || end == '/' || !end);
+}
+
+/* "-o store=etcd://H:P,H:P/X": the commas between endpoints are the
+ * store's, not option separators: escaped for fuse_opt ("\,"). Returns a
+ * new string, or NULL when there is nothing to escape. */
+static char *escape_etcd_commas(const char *opt)
+{
+	const char *at = strstr(opt, "store=etcd://");
+	if (!at)
+		return NULL;
+	size_t n = strlen(opt);
+	char *out = malloc(2 * n + 1), *o = out;
+	if (!out)
+		abort();
+	const char *p = opt, *hosts = at + strlen("store=etcd://");
+	bool in_hosts = false;
+	for (; *p; p++) {
+		if (p == hosts)
+			in_hosts = true;
+		if (in_hosts && (*p == '/'))
+			in_hosts = false;
+		if (in_hosts && *p == ',' && endpoint_at(p + 1))
+			*o++ = '\\';
+		else if (in_hosts && *p == ',')
+			in_hosts = false;
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	/* Copies of argv's "-o" values with an etcd store's commas escaped. */
+	char **av = calloc((size_t)argc + 1, sizeof(*av));
+	if (!av)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		bool opt = (!strncmp(argv[i], "-o", 2) && argv[i][2]) ||
+			   (i > 0 && !strcmp(argv[i - 1], "-o"));
+		char *esc = opt ? escape_etcd_commas(argv[i]) : NULL;
+		av[i] = esc ? esc : argv[i];
+	}
+	struct fuse_args args = FUSE_ARGS_INIT(argc, av);
 	struct options o = { .refresh = 10 };
+	struct etcd_store *es = NULL; /* store=etcd://... */
 	int rc = 0;
 	if (fuse_opt_parse(&args, &o, option_spec, take_nonopt) == -1) {
 		rc = 1;
@@ -154,7 +212,19 @@ int main(int argc, char *argv[])
 			 getenv("HOME") ? getenv("HOME") : "/root");
 
 	char err[ERR_MAX];
-	if (fence_mount(&args, root, sizeof(root), err)) {
+	if (store_etcd_spec(root)) {
+		char *mnt = fuse_tree_mountpoint(&args);
+		char spec[sizeof(root)];
+		snprintf(spec, sizeof(spec), "%s", root);
+		int erc = store_etcd_open(spec, o.cache, mnt ? mnt : "", &es, root, sizeof(root), err);
+		free(mnt);
+		if (erc) {
+			fprintf(stderr, "machinefs: %s\n", err);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (fence_mount(&args, root, sizeof(root), err) || (es && store_etcd_pull(es, err))) {
 		fprintf(stderr, "machinefs: %s\n", err);
 		rc = 1;
 		goto out;
@@ -162,6 +232,12 @@ int main(int argc, char *argv[])
 	struct store *s;
 	if (store_open(root, &s, err)) {
 		fprintf(stderr, "machinefs: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	if (es && store_etcd_attach(es, s, err)) {
+		fprintf(stderr, "machinefs: %s\n", err);
+		store_close(s);
 		rc = 1;
 		goto out;
 	}
@@ -183,13 +259,21 @@ int main(int argc, char *argv[])
 	}
 	rc = fuse_tree_main(&args, s, o.refresh);
 	reporting_release();
+	store_etcd_close(es);
+	es = NULL;
 	store_close(s);
 out:
+	store_etcd_close(es);
 	fuse_opt_free_args(&args);
 	free(o.store);
+	free(o.cache);
 	free(o.bugsnag_key);
 	free(o.bugsnag_endpoint);
 	for (int i = 0; i < o.n_nonopt; i++)
 		free(o.nonopt[i]);
+	for (int i = 0; i < argc; i++)
+		if (av[i] != argv[i])
+			free(av[i]);
+	free(av);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "fs/progress.h"
 #include "fs/reporting.h"
 #include "fs/provisioning.h"
+#include "fs/store_backend.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
 #include "lib/url.h"
@@ -384,6 +385,9 @@ static int do_remove(struct machine *m, bool force, char *err)
 			machine_log(m, "removing the record anyway (rm-force): %s", err);
 	}
 	char e2[ERR_MAX];
+	rc = store_be_removed(m, e2);
+	if (rc)
+		return error_set(err, rc, "%s", e2);
 	rc = remove_tree(m->dir, e2);
 	if (rc)
 		return error_set(err, rc, "%s", e2);
@@ -570,9 +574,22 @@ static void finish(struct machine *m, const struct ctl_cmd *c, int rc, const cha
 
 static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 {
-	pthread_mutex_lock(&m->lock);
-	int rc = begin_locked(m, c, err);
+	/* Across daemons sharing the store first (no-op for a folder). */
+	int rc = store_be_lock(m, c->name, err);
 	if (rc) {
+		/* The holder is another daemon: say who in error. */
+		pthread_mutex_lock(&m->lock);
+		if (!m->removed)
+			snprintf(m->error, sizeof(m->error), "%s", err);
+		pthread_mutex_unlock(&m->lock);
+		machine_log(m, "command '%s' refused: %s", c->name, err);
+		machine_changed(m, MCHG_FILES);
+		return rc;
+	}
+	pthread_mutex_lock(&m->lock);
+	rc = begin_locked(m, c, err);
+	if (rc) {
+		store_be_unlock(m);
 		bool noted = rc != -EBUSY && !m->removed;
 		if (noted)
 			snprintf(m->error, sizeof(m->error), "%s", err);
@@ -596,6 +613,7 @@ static int run_cmd(struct machine *m, const struct ctl_cmd *c, char *err)
 	machine_log(m, "command '%s' %s%s%s", c->name, rc ? "failed: " : "done",
 		    rc ? err : "", "");
 	finish(m, c, rc, err);
+	store_be_unlock(m);
 	progress_end(m, c->name, rc, err);
 	reporting_command_done(m, c->name, rc, err, mark);
 	return rc;

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/config.h"
 #include "fs/core.h"
+#include "fs/store_backend.h"
 #include "fs/store_internal.h"
 #include "lib/fileutil.h"
 
@@ -23,7 +25,44 @@ struct store {
 	size_t n, alloc;
 
 	struct store_watch watch;
+	const struct store_backend *be; /* NULL: the folder alone */
+	void *be_arg;
 };
+
+/* store_mkdir writes the first record before the back end claims the
+ * name: that write is not shared on its own. */
+static __thread bool tl_claiming;
+
+void store_set_backend(struct store *s, const struct store_backend *be, void *arg)
+{
+	s->be = be;
+	s->be_arg = arg;
+}
+
+int store_be_saved(struct machine *m, char *err)
+{
+	struct store *s = m->store;
+	return s->be && !tl_claiming ? s->be->saved(s->be_arg, m, err) : 0;
+}
+
+int store_be_lock(struct machine *m, const char *cmd, char *err)
+{
+	struct store *s = m->store;
+	return s->be ? s->be->lock(s->be_arg, m, cmd, err) : 0;
+}
+
+void store_be_unlock(struct machine *m)
+{
+	struct store *s = m->store;
+	if (s->be)
+		s->be->unlock(s->be_arg, m);
+}
+
+int store_be_removed(struct machine *m, char *err)
+{
+	struct store *s = m->store;
+	return s->be ? s->be->removed(s->be_arg, m, err) : 0;
+}
 
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg)
 {
@@ -311,7 +350,11 @@ int store_mkdir(struct store *s, const char *name, char *err)
 			: error_errno(err, errno, "cannot create '%s'", m->dir);
 		goto out;
 	}
+	tl_claiming = true;
 	rc = record_save(m, err);
+	tl_claiming = false;
+	if (!rc && s->be)
+		rc = s->be->made(s->be_arg, m, err);
 	if (rc) {
 		remove_tree(m->dir, NULL);
 		goto out;
@@ -350,3 +393,83 @@ void store_cancel_all(struct store *s)
 		s->v[i]->cancel = 1;
 	pthread_rwlock_unlock(&s->lock);
 }
+
+/* Forget what m holds of its record and read its folder again, in place:
+ * open files of m see the new record. Caller holds m->lock; no command
+ * runs. */
+static void reload_locked(struct machine *m, int remote_state)
+{
+	machine_thaw_locked(m);
+	memset(m->base, 0, sizeof(*m->base));
+	cJSON_Delete(m->config);
+	m->config = NULL;
+	m->recorded = false;
+	m->driver_name[0] = '\0';
+	free(m->priv);
+	m->priv = NULL;
+	m->priv_size = 0;
+	m->driver = NULL;
+	option_set_clear(&m->opts);
+	m->state = MS_NONE;
+	m->error[0] = '\0';
+	m->created = m->host_made = false;
+	m->docker_version[0] = '\0';
+	m->gen++; /* a state check under way is dropped */
+	m->changed = time(NULL);
+	load_machine(m);
+	if (remote_state >= 0 && strstr(m->error, "was interrupted")) {
+		m->state = (enum machine_state)remote_state;
+		m->error[0] = '\0';
+	}
+}
+
+void store_reload(struct store *s, const char *name, int remote_state)
+{
+	struct machine *m = store_get(s, name);
+	if (!m) {
+		struct machine *fresh = machine_new(s, s->root, &s->watch, name);
+		pthread_mutex_lock(&fresh->lock);
+		reload_locked(fresh, remote_state);
+		pthread_mutex_unlock(&fresh->lock);
+		pthread_rwlock_wrlock(&s->lock);
+		bool added = table_find(s, name) < 0;
+		if (added) {
+			table_insert(s, fresh);
+			__atomic_add_fetch(&fresh->refs, 1, __ATOMIC_ACQ_REL);
+		}
+		pthread_rwlock_unlock(&s->lock);
+		if (added)
+			machine_changed(fresh, MCHG_FILES);
+		machine_put(fresh);
+		/* Made here meanwhile: read that one again. */
+		if (added || !(m = store_get(s, name)))
+			return;
+	}
+	pthread_mutex_lock(&m->lock);
+	bool mine = m->busy != NULL || m->removed;
+	if (!mine)
+		reload_locked(m, remote_state);
+	pthread_mutex_unlock(&m->lock);
+	if (!mine)
+		machine_changed(m, MCHG_FILES);
+	machine_put(m);
+}
+
+void store_drop(struct store *s, const char *name)
+{
+	struct machine *m = store_get(s, name);
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	bool mine = m->busy != NULL;
+	if (!mine)
+		__atomic_store_n(&m->removed, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&m->lock);
+	if (!mine) {
+		remove_tree(m->dir, NULL);
+		store_forget(s, m);
+		machine_changed(m, MCHG_GONE);
+	}
+	machine_put(m);
+}
+
