@@ -126,9 +126,10 @@ b=2" ]
 	[ "$output" = "{\"IPAddress\":\"127.0.0.1:2376\",\"MachineName\":\"n1\",\"SSHKeyPath\":\"\",\"SSHPort\":0,\"SSHUser\":\"\",\"StorePath\":\"$MACHINE_STORAGE_PATH\",\"SwarmDiscovery\":\"\",\"SwarmHost\":\"\",\"SwarmMaster\":false,\"URL\":\"tcp://127.0.0.1:2376\"}" ]
 	run docker-machine inspect -f '{{prettyjson .Driver}}' n1
 	[ "${lines[0]}" = "{" ]
-	[ "${lines[1]}" = '  "IPAddress": "127.0.0.1:2376",' ]
+	# 4 spaces, as Docker Machine 0.16.2 indents
+	[ "${lines[1]}" = '    "IPAddress": "127.0.0.1:2376",' ]
 	run docker-machine inspect -f '{{prettyjson .}}' n1
-	[ "${lines[1]}" = '  "ConfigVersion": 3,' ]
+	[ "${lines[1]}" = '    "ConfigVersion": 3,' ]
 	run docker-machine inspect -f '{{.HostOptions.SwarmOptions.Host}}' n1
 	[ "$output" = "tcp://0.0.0.0:3376" ]
 }
