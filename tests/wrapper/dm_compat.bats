@@ -92,6 +92,7 @@ same_as_dm() {
 	for c in status inspect ip url env config start stop version ssh regenerate-certs provision upgrade; do
 		same_as_dm "broken-$c" "$c" broken
 	done
+	same_as_dm broken-rm rm -y broken
 	# and the daemon's reason is still the load error (nothing ran)
 	run cat "$MNT/broken/error"
 	[[ $output == *"config.json"* ]]
