@@ -86,7 +86,7 @@ extern const struct machine_driver exoscale_driver;
 
 static const char *opt(const struct driver_ctx *ctx, const char *name)
 {
-	const char *v = ctx->opts ? driver_opt(ctx, &exoscale_driver, name) : NULL;
+	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
 	if (v && *v)
 		return v;
 	const struct driver_option *o = driver_option_find(&exoscale_driver, name);
