@@ -15,6 +15,7 @@ extern const struct machine_driver rackspace_driver;
 extern const struct machine_driver softlayer_driver;
 extern const struct machine_driver vmwarevsphere_driver;
 extern const struct machine_driver exoscale_driver;
+extern const struct machine_driver vmwarefusion_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -30,5 +31,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&softlayer_driver,
 	&vmwarevsphere_driver,
 	&exoscale_driver,
+	&vmwarefusion_driver,
 	NULL,
 };

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "drivers/driver.h"
+#include "drivers/keytar.h"
 #include "drivers/sshkey.h"
 #include "drivers/vboxmanage.h"
 #include "lib/fence.h"
@@ -345,49 +346,6 @@ static int vbox_precreate(struct driver_ctx *ctx)
 	return rc < 0 ? rc : 0;
 }
 
-/* A ustar header block for name. */
-static void tar_header(unsigned char *h, const char *name, size_t size, int mode, char type)
-{
-	memset(h, 0, 512);
-	snprintf((char *)h, 100, "%s", name);
-	snprintf((char *)h + 100, 8, "%07o", mode);
-	snprintf((char *)h + 108, 8, "%07o", 0);
-	snprintf((char *)h + 116, 8, "%07o", 0);
-	snprintf((char *)h + 124, 12, "%011zo", size);
-	snprintf((char *)h + 136, 12, "%011o", 0);
-	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
-	memset(h + 148, ' ', 8);
-	unsigned sum = 0;
-	for (int i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-}
-
-/* Docker Machine's boot2docker disk: the magic file and .ssh/ in a tar
- * at the start of an otherwise empty disk. */
-static void format_me_tar(struct strbuf *sb, const char *pub, size_t publen)
-{
-	static const char magic[] = "boot2docker, please format-me";
-	unsigned char h[512], pad[512] = { 0 };
-	struct { const char *name; const void *data; size_t len; int mode; char type; } e[] = {
-		{ magic, magic, sizeof(magic) - 1, 0, '0' },
-		{ ".ssh", NULL, 0, 0700, '5' },
-		{ ".ssh/authorized_keys", pub, publen, 0644, '0' },
-		{ ".ssh/authorized_keys2", pub, publen, 0644, '0' },
-	};
-	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
-		tar_header(h, e[i].name, e[i].len, e[i].mode, e[i].type);
-		strbuf_add(sb, h, 512);
-		if (e[i].len) {
-			strbuf_add(sb, e[i].data, e[i].len);
-			strbuf_add(sb, pad, (512 - e[i].len % 512) % 512);
-		}
-	}
-	strbuf_add(sb, pad, 512);
-	strbuf_add(sb, pad, 512);
-}
-
 static int make_disk(struct driver_ctx *ctx, const char *raw, const char *vmdk)
 {
 	const struct vbox_priv *p = ctx->priv;
@@ -397,7 +355,7 @@ static int make_disk(struct driver_ctx *ctx, const char *raw, const char *vmdk)
 	int rc = read_file(pubpath, &pub, ctx->err);
 	if (rc)
 		goto out;
-	format_me_tar(&tar, strbuf_str(&pub), pub.len);
+	keytar_build(&tar, "boot2docker, please format-me", strbuf_str(&pub), pub.len);
 	int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = error_errno(ctx->err, errno, "cannot create '%s'", raw);
