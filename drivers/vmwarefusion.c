@@ -9,7 +9,7 @@
  * vmware-vdiskmanager (tests/fakevmware) that record every call.
  *
  * Create, in Docker Machine's order: the boot image copied into the
- * machine's folder as boot2docker.iso, an RSA key, NAME.vmx written from
+ * machine's folder as boot2docker.iso, an ed25519 key (Docker Machine: RSA), NAME.vmx written from
  * Docker Machine's template, `vmware-vdiskmanager -c -t 0 -s SIZEMB -a
  * lsilogic NAME.vmdk`, `vmrun start NAME.vmx nogui`, the address awaited
  * (below) and port 22 (Docker Machine goes on without it after the wait),
@@ -195,7 +195,7 @@ static int fusion_configure(struct driver_ctx *ctx)
 	snprintf(p->iso, sizeof(p->iso), "%s/boot2docker.iso", ctx->dir);
 	snprintf(p->configdrive_iso, sizeof(p->configdrive_iso), "%s/configdrive.iso", ctx->dir);
 	ctx->base->ssh_port = 22;
-	snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/id_rsa", ctx->dir);
+	snprintf(ctx->base->ssh_key_path, sizeof(ctx->base->ssh_key_path), "%s/id_ed25519", ctx->dir);
 	return 0;
 }
 
@@ -513,6 +513,15 @@ static int get_ip(struct driver_ctx *ctx, char *ip, size_t len)
 	return rc;
 }
 
+/* Milliseconds on the monotonic clock (deadlines: time() would cut a
+ * wait of N seconds to anything above N-1). */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static bool nap(struct driver_ctx *ctx, int ms)
 {
 	for (int t = 0; t < ms; t += 50) {
@@ -529,7 +538,7 @@ static bool nap(struct driver_ctx *ctx, int ms)
 static int wait_ip(struct driver_ctx *ctx)
 {
 	driver_say(ctx, "Waiting for VM to come online...");
-	time_t deadline = time(NULL) + wait_timeout();
+	long long deadline = now_ms() + wait_timeout() * 1000LL;
 	char ip[64] = "";
 	for (;;) {
 		int rc = get_ip(ctx, ip, sizeof(ip));
@@ -537,7 +546,7 @@ static int wait_ip(struct driver_ctx *ctx)
 			break;
 		if (driver_cancelled(ctx))
 			return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
-		if (time(NULL) >= deadline) {
+		if (now_ms() >= deadline) {
 			if (!rc) {
 				driver_log(ctx, "SSH daemon on %s:22 not responding yet; going on", ip);
 				break;
@@ -673,7 +682,7 @@ static int fusion_create(struct driver_ctx *ctx)
 	if (rc)
 		return rc;
 	driver_say(ctx, "Creating SSH key...");
-	if ((rc = sshkey_generate_rsa(ctx->base->ssh_key_path, ctx->err)))
+	if ((rc = sshkey_generate_ed25519(ctx->base->ssh_key_path, ctx->machine, ctx->err)))
 		return rc;
 	driver_say(ctx, "Creating VM...");
 	vmx_path(ctx, vmx, sizeof(vmx));
@@ -738,7 +747,7 @@ static int fusion_start(struct driver_ctx *ctx)
 /* Wait (bounded, cancellable) until vmrun list no longer shows the VM. */
 static int wait_stopped(struct driver_ctx *ctx, int seconds, bool *stopped)
 {
-	time_t deadline = time(NULL) + seconds;
+	long long deadline = now_ms() + seconds * 1000LL;
 	*stopped = false;
 	for (;;) {
 		enum machine_state st;
@@ -749,7 +758,7 @@ static int wait_stopped(struct driver_ctx *ctx, int seconds, bool *stopped)
 			*stopped = true;
 			return 0;
 		}
-		if (time(NULL) >= deadline)
+		if (now_ms() >= deadline)
 			return 0;
 		if (!nap(ctx, 1000))
 			return error_set(ctx->err, EINTR, "stop of '%s' was cancelled", ctx->machine);

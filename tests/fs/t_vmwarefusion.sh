@@ -167,10 +167,10 @@ expect_eq "iso copied" "$(cat $D/boot2docker.iso)" "a boot image"
 expect_eq "disk made" "$(grep -c lsilogic $D/fu1.vmdk)" "1"
 # The key went in: the tar unpacked in the guest holds the public key.
 G=$FAKEVMWARE_DIR/guest/fu1
-expect_eq "guest authorized_keys" "$(cat $G/home/docker/.ssh/authorized_keys 2>&1)" "$(cat $D/id_rsa.pub)"
+expect_eq "guest authorized_keys" "$(cat $G/home/docker/.ssh/authorized_keys 2>&1)" "$(cat $D/id_ed25519.pub)"
 expect_eq "guest userdata.tar" "$(tar tf $G/var/lib/boot2docker/userdata.tar | tr '\n' ' ')" \
 	"boot2docker, this is vmware speaking .ssh .ssh/authorized_keys .ssh/authorized_keys2 "
-expect_eq "key mode" "$(stat -c %a $D/id_rsa)" "600"
+expect_eq "key mode" "$(stat -c %a $D/id_ed25519)" "600"
 expect_eq "Driver keys" "$(jq -r '.Driver | keys_unsorted | join(" ")' $D/config.json)" \
 	"IPAddress MachineName SSHUser SSHPort SSHKeyPath StorePath SwarmMaster SwarmHost SwarmDiscovery Memory DiskSize CPU ISO Boot2DockerURL SSHPassword ConfigDriveISO ConfigDriveURL NoShare"
 expect_eq "Driver values" "$(jq -r '.Driver | [.MachineName,.SSHUser,.SSHPort,.Memory,.DiskSize,.CPU,.ISO,.NoShare] | map(tostring) | join(" ")' $D/config.json)" \
