@@ -208,9 +208,16 @@ cache=$STORE/credentials/azure/$TENANT.json
 expect_eq "token cache mode" "$(stat -c %a $cache)" 600
 expect_eq "token cache fields" "$(jq -c 'keys' $cache)" '["access_token","expires_in","expires_on","not_before","refresh_token","resource","token_type"]'
 expect_eq "d1 docker" "$( . $MNT/d1/env && docker info --format '{{.Name}}' )" d1
+expect_eq "signed in once" "$(requests | grep -c oauth2)" 4
+# An expired cached token is refreshed with its refresh_token (no sign-in).
+old_at=$(jq -r .access_token $cache)
+jq -c '.expires_on = "1"' $cache > $T/cache.new && cat $T/cache.new > $cache
 rmdir $MNT/d1 && ok || fail "rmdir d1: $(cat $MNT/d1/error)"
 expect_eq "account after d1" "$(account)" "0 0"
-expect_eq "rm used the cached token" "$(requests | grep -c oauth2)" 4
+expect_eq "refreshed, no new sign-in" "$(requests | grep oauth2 | sort -u | tr '\n' ' ')" \
+	"POST /TENANT/oauth2/devicecode 200 POST /TENANT/oauth2/token 200 POST /TENANT/oauth2/token 400 "
+[ "$(jq -r .access_token $cache)" != "$old_at" ] && ok || fail "the cached token was not refreshed"
+expect_eq "refreshed cache mode" "$(stat -c %a $cache)" 600
 
 # ---- a store written by Docker Machine (device-code token cache) ----
 umount_fs

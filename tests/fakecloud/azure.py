@@ -214,8 +214,8 @@ class Azure(fakecloud.FakeCloud):
             return self.issue(res, True)
         if g == "refresh_token":
             rt = f.get("refresh_token", "")
-            with self.lock:
-                ok = self.refresh.pop(rt, None)
+            with self.lock:  # v1 refresh tokens stay valid after use
+                ok = self.refresh.get(rt)
             if not ok:
                 raise self.ad_err(400, "invalid_grant", "The refresh token has expired or is invalid.", 700082)
             return self.issue(res, True)
