@@ -383,6 +383,15 @@ static int arm(struct driver_ctx *ctx, const char *method, const char *path,
 	struct http_resp rs = HTTP_RESP_INIT;
 	char *json = body ? cJSON_PrintUnformatted(body) : NULL;
 	int rc = az_call(ctx, method, path, json, &rs, false);
+	if (rc == -EACCES && rs.status == 401 && *((struct az_priv *)ctx->priv)->token) {
+		/* A token ARM refuses before it expires (revoked, clock skew):
+		 * once more with a new one. */
+		driver_log(ctx, "%s: token refused, getting a new one", what);
+		http_resp_release(&rs);
+		rc = az_reauth(ctx);
+		if (!rc)
+			rc = az_call(ctx, method, path, json, &rs, false);
+	}
 	free(json);
 	if (status)
 		*status = rs.status;

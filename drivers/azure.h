@@ -58,6 +58,9 @@ void az_auth_base(const struct az_priv *p, char *buf, size_t len);
  * needed). interactive: the device-code flow may run (create); else only
  * a cached or refreshable token (state, stop, rm...). */
 int az_auth(struct driver_ctx *ctx, bool interactive);
+/* A new token even when the cached one has not expired (ARM refused it
+ * with 401): a new client-credentials token, or the refresh token's. */
+int az_reauth(struct driver_ctx *ctx);
 
 /* One ARM request with the bearer token: target is a path on the API
  * base or (absolute) a full URL. The answer in rs, 0 for a 2xx. */

@@ -242,7 +242,7 @@ static void cc_key(const struct az_priv *p, char *key, size_t len)
 	snprintf(key, len, "%s\n%s\n%s\n%s", base, p->tenant, p->client_id, p->client_secret);
 }
 
-static int client_credentials(struct driver_ctx *ctx)
+static int client_credentials(struct driver_ctx *ctx, bool fresh)
 {
 	struct az_priv *p = ctx->priv;
 	char key[2048];
@@ -250,7 +250,7 @@ static int client_credentials(struct driver_ctx *ctx)
 	time_t now = time(NULL);
 	pthread_mutex_lock(&cc_lock);
 	for (size_t i = 0; i < sizeof(cc_cache) / sizeof(cc_cache[0]); i++)
-		if (cc_cache[i].expires > now + 60 && !strcmp(cc_cache[i].key, key)) {
+		if (!fresh && cc_cache[i].expires > now + 60 && !strcmp(cc_cache[i].key, key)) {
 			snprintf(p->token, sizeof(p->token), "%s", cc_cache[i].token);
 			pthread_mutex_unlock(&cc_lock);
 			return 0;
@@ -424,7 +424,7 @@ static int device_code(struct driver_ctx *ctx, const char *path)
 	return rc;
 }
 
-static int device_flow(struct driver_ctx *ctx, bool interactive)
+static int device_flow(struct driver_ctx *ctx, bool interactive, bool fresh)
 {
 	const struct az_priv *p = ctx->priv;
 	char path[PATH_MAX];
@@ -438,7 +438,7 @@ static int device_flow(struct driver_ctx *ctx, bool interactive)
 		memset(sb.buf, 0, sb.len);
 	strbuf_release(&sb);
 	int rc = 1;
-	if (c && num(c, "expires_on") > (long)time(NULL) + 60 &&
+	if (c && !fresh && num(c, "expires_on") > (long)time(NULL) + 60 &&
 	    take_token(ctx, c) == 0) {
 		rc = 0;
 	} else if (c && *json_str(c, "refresh_token", "")) {
@@ -457,15 +457,25 @@ static int device_flow(struct driver_ctx *ctx, bool interactive)
 	return device_code(ctx, path);
 }
 
-int az_auth(struct driver_ctx *ctx, bool interactive)
+static int auth(struct driver_ctx *ctx, bool interactive, bool fresh)
 {
 	struct az_priv *p = ctx->priv;
 	int rc = find_tenant(ctx);
 	if (rc)
 		return rc;
 	if (*p->client_id && *p->client_secret)
-		return client_credentials(ctx);
-	return device_flow(ctx, interactive);
+		return client_credentials(ctx, fresh);
+	return device_flow(ctx, interactive, fresh);
+}
+
+int az_auth(struct driver_ctx *ctx, bool interactive)
+{
+	return auth(ctx, interactive, false);
+}
+
+int az_reauth(struct driver_ctx *ctx)
+{
+	return auth(ctx, false, true);
 }
 
 int az_call(struct driver_ctx *ctx, const char *method, const char *target,

@@ -135,10 +135,15 @@ expect_eq "store 0600" "$(stat -c %a $STORE/machines/a1/config.json)" 600
 grep -q "Bearer\|access_token" $M/log && fail "token material in the log" || ok
 
 # ---- rmdir: everything the machine made, Docker Machine's order ----
+# (every token revoked first: ARM's 401 gets a new one, once)
+issued=$(fake GET /_state | jq .tokens_issued)
+fake POST /_revoke >/dev/null
 fake POST /_requests/reset >/dev/null
 rmdir $M && ok || fail "rmdir: $(cat $M/error 2>/dev/null)"
+[ "$(fake GET /_state | jq .tokens_issued)" -gt "$issued" ] && ok || fail "no new token after the 401"
 expect_eq "account after rmdir" "$(account)" "0 0"
-expect_eq "remove calls" "$(requests | grep -v 'GET operation' | uniq)" "DELETE RG/Microsoft.Compute/virtualMachines/a1 202
+# (the refresher's state reads and the new token left out)
+expect_eq "remove calls" "$(requests | grep -v -e 'GET operation' -e oauth2 -e ' 401$' -e '^GET RG/Microsoft.Compute/virtualMachines/a1 ' | uniq)" "DELETE RG/Microsoft.Compute/virtualMachines/a1 202
 DELETE RG/Microsoft.Compute/disks/a1-os-disk 204
 DELETE RG/Microsoft.Network/networkInterfaces/a1-nic 202
 DELETE RG/Microsoft.Network/publicIPAddresses/a1-ip 202

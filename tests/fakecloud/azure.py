@@ -135,6 +135,10 @@ class Azure(fakecloud.FakeCloud):
                         obj["_power"] = r["power"]
                     self.res[rid.lower()] = obj
             return 200, {"ok": True}
+        if req.method == "POST" and req.path == "/_revoke":  # every token refused from now
+            with self.lock:
+                self.tokens.clear()
+            return 200, {"ok": True}
         return super().control(req)
 
     def dispatch(self, req):
