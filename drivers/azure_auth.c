@@ -272,7 +272,14 @@ static int client_credentials(struct driver_ctx *ctx, bool fresh)
 		long exp = num(o, "expires_in");
 		pthread_mutex_lock(&cc_lock);
 		size_t slot = 0;
-		for (size_t i = 0; i < sizeof(cc_cache) / sizeof(cc_cache[0]); i++)
+		/* The same key's slot (a token replaced), else the oldest. */
+		bool same = false;
+		for (size_t i = 0; i < sizeof(cc_cache) / sizeof(cc_cache[0]) && !same; i++)
+			if (!strcmp(cc_cache[i].key, key)) {
+				slot = i;
+				same = true;
+			}
+		for (size_t i = 0; i < sizeof(cc_cache) / sizeof(cc_cache[0]) && !same; i++)
 			if (cc_cache[i].expires < cc_cache[slot].expires)
 				slot = i;
 		snprintf(cc_cache[slot].key, sizeof(cc_cache[slot].key), "%s", key);

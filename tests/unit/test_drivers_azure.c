@@ -11,6 +11,7 @@
 #include "drivers/azure.h"
 #include "lib/json.h"
 #include "tests/unit/harness.h"
+#include "tests/unit/httpstub.h"
 
 static void test_tenant(void)
 {
@@ -169,8 +170,57 @@ static void test_configure(void)
 	option_set_clear(&opts);
 }
 
+/* state(): a token ARM refuses with 401 is replaced once, then the
+ * instanceView's PowerState maps as Docker Machine's. */
+static void test_state_reauth(void)
+{
+	const struct machine_driver *D = &azure_driver;
+	struct base_driver base = { 0 };
+	struct az_priv *p = sample();
+	struct driver_ctx ctx = { .machine = "m1", .store = test_tmpdir(), .dir = "/nonexistent",
+				  .base = &base, .priv = p };
+	snprintf(p->subscription_id, sizeof(p->subscription_id), "sub1");
+	snprintf(p->resource_group, sizeof(p->resource_group), "rg1");
+	snprintf(p->environment, sizeof(p->environment), "AzurePublicCloud");
+	snprintf(p->tenant, sizeof(p->tenant), "tenant1");
+	snprintf(p->client_id, sizeof(p->client_id), "cid-reauth");
+	snprintf(p->client_secret, sizeof(p->client_secret), "SECRET-unit");
+	snprintf(p->api_url, sizeof(p->api_url), "http://127.0.0.1:%d/", srv.port);
+	snprintf(p->auth_url, sizeof(p->auth_url), "http://127.0.0.1:%d", srv.port);
+	static const struct reply r[] = {
+		{ 200, NULL, "{\"access_token\":\"T1\",\"expires_in\":\"3599\"}", 0 },
+		{ 401, NULL, "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"The access token is invalid.\"}}", 0 },
+		{ 200, NULL, "{\"access_token\":\"T2\",\"expires_in\":3599}", 0 },
+		{ 200, NULL, "{\"name\":\"m1\",\"properties\":{\"instanceView\":{\"statuses\":[{\"code\":\"ProvisioningState/succeeded\"},{\"code\":\"PowerState/deallocated\"}]}}}", 0 },
+	};
+	script(r, 4);
+	enum machine_state st = MS_NONE;
+	CHECK(D->state(&ctx, &st) == 0);
+	CHECK(st == MS_STOPPED);
+	CHECK(srv.nreq == 4);
+	CHECK_STR(srv.line[0], "POST /tenant1/oauth2/token");
+	CHECK(strstr(srv.body[0], "grant_type=client_credentials") && strstr(srv.body[0], "client_secret=SECRET-unit") &&
+	      strstr(srv.body[0], "resource=https%3A%2F%2Fmanagement.core.windows.net%2F"));
+	CHECK_STR(srv.line[1], "GET /subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/m1?$expand=instanceView&api-version=2024-07-01");
+	CHECK_STR(srv.auth[1], "Bearer T1");
+	CHECK_STR(srv.line[2], "POST /tenant1/oauth2/token");
+	CHECK_STR(srv.auth[3], "Bearer T2");
+	/* A second call uses the cached T2. */
+	static const struct reply r2[] = {
+		{ 200, NULL, "{\"properties\":{\"instanceView\":{\"statuses\":[{\"code\":\"PowerState/starting\"}]}}}", 0 },
+	};
+	script(r2, 1);
+	CHECK(D->state(&ctx, &st) == 0);
+	CHECK(st == MS_STARTING);
+	CHECK(srv.nreq == 1);
+	CHECK_STR(srv.auth[0], "Bearer T2");
+	free(p);
+}
+
 int main(void)
 {
+	start_server();
+	test_state_reauth();
 	test_tenant();
 	test_ports();
 	test_bodies();
