@@ -287,8 +287,10 @@ static int operation(struct driver_ctx *ctx, const char *method, const char *pat
 	char oppath[96];
 	snprintf(oppath, sizeof(oppath), "/operation/%s", opid);
 	time_t deadline = time(NULL) + OP_WAIT_S;
+	int polls = 0;
 	while (!strcmp(state, "pending")) {
-		if (!nap(ctx, 300))
+		/* Most operations end within a second: look soon, then less often. */
+		if (!nap(ctx, ++polls <= 5 ? 100 : 500))
 			return error_set(ctx->err, EINTR, "%s %s was cancelled", method, path);
 		if (time(NULL) >= deadline)
 			return error_set(ctx->err, ETIMEDOUT, "operation %s (%s %s) not done within %d s",
@@ -534,9 +536,18 @@ static int groups(struct driver_ctx *ctx, const char *names, bool security, cJSO
 		char id[64];
 		int rc = security ? find_by_name(ctx, "/security-group", "security-groups", name, id, sizeof(id))
 				  : find_by_name(ctx, "/anti-affinity-group", "anti-affinity-groups", name, id, sizeof(id));
-		if (!rc && !*id)
+		if (!rc && !*id) {
 			rc = security ? make_security_group(ctx, name, id, sizeof(id))
 				      : make_anti_affinity_group(ctx, name, id, sizeof(id));
+			/* Another create made it meanwhile (409): use that one. */
+			if (rc == -EEXIST && !*id) {
+				driver_log(ctx, "group %s was made meanwhile by another create: using it", name);
+				rc = security ? find_by_name(ctx, "/security-group", "security-groups", name, id, sizeof(id))
+					      : find_by_name(ctx, "/anti-affinity-group", "anti-affinity-groups", name, id, sizeof(id));
+				if (!rc && !*id)
+					rc = error_set(ctx->err, ENOENT, "group %s: made meanwhile, then not found", name);
+			}
+		}
 		if (rc)
 			return rc;
 		cJSON *o = cJSON_CreateObject();
