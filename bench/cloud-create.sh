@@ -15,11 +15,12 @@
 #   bench/cloud-create.sh [DRIVER] [PARALLEL]   (digitalocean, amazonec2, google,
 #                                               azure, openstack, rackspace,
 #                                               softlayer, exoscale or
-#                                               vmwarevsphere; default
+#                                               vmwarevsphere, vmwarevcloudair; default
 #                                               digitalocean, every host)
 # BENCH_HOSTS: lab host numbers (default 111-129, cloudhttp-do's range: 19;
 # azure: 1-9, openstack/rackspace: 11-19, softlayer/exoscale: 21-29,
-# vmwarevsphere: 31-33 (govmomi's simulator, tests/vcsim), their own ranges).
+# vmwarevsphere: 31-33 (govmomi's simulator, tests/vcsim), vmwarevcloudair:
+# 44-49, one at a time, their own ranges).
 # Root, a build in build/. Another driver adds a case to profile() below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ azure) HOSTS=${BENCH_HOSTS:-1-9} ;;
 openstack | rackspace) HOSTS=${BENCH_HOSTS:-11-19} ;;
 softlayer | exoscale) HOSTS=${BENCH_HOSTS:-21-29} ;;
 vmwarevsphere) HOSTS=${BENCH_HOSTS:-31-33} ;;
+vmwarevcloudair) HOSTS=${BENCH_HOSTS:-44-49} ;;
 *) HOSTS=${BENCH_HOSTS:-111-129} ;;
 esac
 BIN=${MACHINEFS:-build/fs/machinefs}
@@ -51,6 +53,26 @@ pool_whole() { [ "$(curl -sf "$API/_hosts")" = "[]" ]; }
 # and the log lines that open and close the driver's wait for an IP.
 profile() {
 	case $DRIVER in
+	vmwarevcloudair)
+		# The fake's vApps take lab hosts in order and a public IP NATs only
+		# to its own host: the public IP is the next host's, so one create
+		# at a time (PARALLEL 1).
+		[ "$PARALLEL" -eq 1 ] || { echo "vmwarevcloudair: PARALLEL must be 1" >&2; exit 2; }
+		PW=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		FAKE_CMD=(python3 tests/fakecloud/vcloud.py --user bench --password "$PW" --org acme --vdc vdc1)
+		set_options() {
+			local n
+			n=$(python3 -c "import sys; sys.path.insert(0, 'tests/fakecloud'); import fakecloud; print(fakecloud.parse_range('$HOSTS')[0])")
+			echo bench >"$1/options/vmwarevcloudair-username"
+			echo "$PW" >"$1/options/vmwarevcloudair-password"
+			echo acme >"$1/options/vmwarevcloudair-computeid"
+			echo vdc1 >"$1/options/vmwarevcloudair-vdcid"
+			echo "10.213.$n.2" >"$1/options/vmwarevcloudair-publicip"
+			echo "$API/api" >"$1/options/vmwarevcloudair-api-url"
+		}
+		IP_WAIT_START='Waiting for the VM to power on'
+		IP_WAIT_END='Creating NAT and Firewall Rules'
+		;;
 	digitalocean)
 		TOKEN=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 		FAKE_CMD=(python3 tests/fakecloud/digitalocean.py --token "$TOKEN")

@@ -16,6 +16,7 @@ extern const struct machine_driver softlayer_driver;
 extern const struct machine_driver vmwarevsphere_driver;
 extern const struct machine_driver exoscale_driver;
 extern const struct machine_driver vmwarefusion_driver;
+extern const struct machine_driver vmwarevcloudair_driver;
 
 const struct machine_driver *const machine_drivers[] = {
 	&generic_driver,
@@ -32,5 +33,6 @@ const struct machine_driver *const machine_drivers[] = {
 	&vmwarevsphere_driver,
 	&exoscale_driver,
 	&vmwarefusion_driver,
+	&vmwarevcloudair_driver,
 	NULL,
 };
