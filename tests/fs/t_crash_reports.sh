@@ -12,7 +12,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 python3 "$SRCDIR/tests/fs/helpers/bugsnag_receiver.py" "$R" "$T/recv.pem" "$T/recv.key" &
 RECV_PID=$!
 trap 'kill $RECV_PID 2>/dev/null; cleanup' EXIT
-for _ in $(seq 100); do [ -s "$R/port" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$R/port" ] && break; sleep 0.05; done
 PORT=$(cat "$R/port")
 export CURL_CA_BUNDLE=$T/recv.pem
 KEY=bugsnag-key-5f3e9a
@@ -73,8 +73,9 @@ rm "$STORE/no-error-report"
 failed_create m1 2>/dev/null
 wait_for "$R/req-2.json" && ok || fail "not sent again after the opt-out went"
 
-# A slow receiver: the command returns before the receiver answers.
-echo 6 >"$R/delay"
+# A slow receiver: the command returns before the receiver answers (it
+# holds its answer 12 s, inside the sender's 15 s bound).
+echo 12 >"$R/delay"
 failed_create m1 2>/dev/null
 [ -e "$R/answered-3" ] && fail "the command waited for the receiver" || ok
 wait_for "$R/req-3.json" && ok || fail "slow receiver got nothing"
