@@ -252,6 +252,58 @@ int store_open(const char *root, struct store **out, char *err)
 	return 0;
 }
 
+/* Whether path is a mount point in this mount namespace now
+ * (/proc/self/mountinfo's fifth field, octal escapes undone). */
+static bool is_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return true; /* cannot tell: treat the holder as alive */
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *p = line;
+		for (int i = 0; i < 4 && p; i++)
+			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+		if (!p)
+			continue;
+		char mp[PATH_MAX];
+		size_t n = 0;
+		for (; *p && *p != ' ' && n + 1 < sizeof(mp); p++) {
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+			    p[3] >= '0' && p[3] <= '7') {
+				mp[n++] = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+				p += 3;
+			} else {
+				mp[n++] = *p;
+			}
+		}
+		mp[n] = '\0';
+		found = !strcmp(mp, path);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* The holder's mount is gone: it is a daemon finishing its unmount. Wait
+ * for it to let go (fusermount3 -u returns before the daemon exits), at
+ * most STORE_LOCK_WAIT_MS. */
+#define STORE_LOCK_WAIT_MS 15000
+
+static bool wait_for_exiting_holder(int fd, const char *holder)
+{
+	if (!*holder || is_mounted(holder))
+		return false;
+	for (int waited = 0; waited < STORE_LOCK_WAIT_MS; waited += 50) {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+	}
+	return false;
+}
+
 int store_lock(const char *root, const char *mountpoint, char *err)
 {
 	int rc = mkdir_p(root, 0700, err);
@@ -269,14 +321,17 @@ int store_lock(const char *root, const char *mountpoint, char *err)
 		int e = errno;
 		char holder[PATH_MAX] = "";
 		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
-		close(fd);
 		holder[n > 0 ? n : 0] = '\0';
 		holder[strcspn(holder, "\n")] = '\0';
+		if (e == EWOULDBLOCK && wait_for_exiting_holder(fd, holder))
+			goto locked;
+		close(fd);
 		if (e != EWOULDBLOCK)
 			return error_errno(err, e, "cannot lock '%s'", path);
 		return error_set(err, EBUSY, "store '%s' is in use by another machinefs, mounted at '%s'",
 				 root, *holder ? holder : "(unknown)");
 	}
+locked:
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, mountpoint, strlen(mountpoint), 0) < 0 ||
 	    pwrite(fd, "\n", 1, (off_t)strlen(mountpoint)) < 0) {
 		rc = error_errno(err, errno, "cannot write '%s'", path);
