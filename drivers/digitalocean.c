@@ -81,14 +81,7 @@ extern const struct machine_driver digitalocean_driver;
  * default. */
 static const char *opt(const struct driver_ctx *ctx, const char *name)
 {
-	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
-	if (v && *v)
-		return v;
-	const struct driver_option *o = driver_option_find(&digitalocean_driver, name);
-	const char *e = o && o->env ? getenv(o->env) : NULL;
-	if (e && *e)
-		return e;
-	return o ? o->def : NULL;
+	return driver_opt_env(ctx, &digitalocean_driver, name);
 }
 
 static bool opt_bool(const struct driver_ctx *ctx, const char *name)

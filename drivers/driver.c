@@ -86,6 +86,19 @@ const char *driver_opt(const struct driver_ctx *ctx,
 	return o ? o->def : NULL;
 }
 
+const char *driver_opt_env(const struct driver_ctx *ctx,
+			   const struct machine_driver *d, const char *name)
+{
+	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
+	if (v && *v)
+		return v;
+	const struct driver_option *o = driver_option_find(d, name);
+	const char *e = o && o->env ? getenv(o->env) : NULL;
+	if (e && *e)
+		return e;
+	return o ? o->def : NULL;
+}
+
 int driver_opt_int(struct driver_ctx *ctx, const struct machine_driver *d,
 		   const char *name, int *out)
 {

@@ -168,6 +168,12 @@ const struct driver_option *driver_option_find(const struct machine_driver *d,
  * options, the lines joined by '\n'. */
 const char *driver_opt(const struct driver_ctx *ctx,
 		       const struct machine_driver *d, const char *name);
+/* Like driver_opt(), with the option's environment variable (its `env`,
+ * Docker Machine's) between the user's value and the default: what the
+ * cloud drivers read, so a Docker Machine store without a field still
+ * takes it from the daemon's environment. */
+const char *driver_opt_env(const struct driver_ctx *ctx,
+			   const struct machine_driver *d, const char *name);
 int driver_opt_int(struct driver_ctx *ctx, const struct machine_driver *d,
 		   const char *name, int *out);
 bool driver_opt_bool(const struct driver_ctx *ctx,

@@ -86,14 +86,7 @@ extern const struct machine_driver exoscale_driver;
 
 static const char *opt(const struct driver_ctx *ctx, const char *name)
 {
-	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
-	if (v && *v)
-		return v;
-	const struct driver_option *o = driver_option_find(&exoscale_driver, name);
-	const char *e = o && o->env ? getenv(o->env) : NULL;
-	if (e && *e)
-		return e;
-	return o ? o->def : NULL;
+	return driver_opt_env(ctx, &exoscale_driver, name);
 }
 
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)

@@ -88,14 +88,7 @@ static const struct driver_option os_options[] = {
 const char *os_opt(const struct driver_ctx *ctx, const struct machine_driver *d,
 		   const char *name)
 {
-	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
-	if (v && *v)
-		return v;
-	const struct driver_option *o = driver_option_find(d, name);
-	const char *e = o && o->env ? getenv(o->env) : NULL;
-	if (e && *e)
-		return e;
-	return o ? o->def : NULL;
+	return driver_opt_env(ctx, d, name);
 }
 
 static bool os_opt_bool(const struct driver_ctx *ctx, const struct machine_driver *d,

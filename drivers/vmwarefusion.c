@@ -104,14 +104,8 @@ extern const struct machine_driver vmwarefusion_driver;
 /* The user's value, else the environment variable, else the default. */
 static const char *opt(const struct driver_ctx *ctx, const char *name)
 {
-	const char *v = ctx->opts ? option_set_get(ctx->opts, name) : NULL;
-	if (v && *v)
-		return v;
-	const struct driver_option *o = driver_option_find(&vmwarefusion_driver, name);
-	const char *e = o && o->env ? getenv(o->env) : NULL;
-	if (e && *e)
-		return e;
-	return o && o->def ? o->def : "";
+	const char *v = driver_opt_env(ctx, &vmwarefusion_driver, name);
+	return v ? v : "";
 }
 
 static int opt_num(struct driver_ctx *ctx, const char *name, long min, long *out)
