@@ -80,7 +80,7 @@ until_true() {
 A=$T/a B=$T/b
 mount_at a
 mount_at b
-mount_at c MACHINEFS_FAULTS=create=sleep:4
+mount_at c MACHINEFS_FAULTS=create=sleep:8
 CM=$T/c
 
 # Made on A: on B with the same files.
@@ -173,8 +173,10 @@ mkdir $A/k1
 put $A/k1/options/url tcp://127.0.0.1:2376
 until_true grep -q tcp $CM/k1/options/url
 put $CM/k1/driver none 2>/dev/null &
-until_true bash -c "etcdctl --endpoints '$EPS' get --keys-only '/team-$$/locks/k1' | grep -q ." ||
-	fail "c took no lock on k1"
+# Killed only once c's record says the command runs: a daemon killed
+# between taking the lock and recording its command interrupted nothing.
+until_true bash -c "etcdctl --endpoints '$EPS' get --print-value-only '/team-$$/machines/k1/machinefs.json' |
+	grep -q '\"Busy\":[[:space:]]*\"create\"'" || fail "c did not record k1's create"
 kill -9 "${PIDS[2]}"
 wait "${PIDS[2]}" 2>/dev/null
 until_true grep -q "'create' was interrupted" $A/k1/error && ok ||
