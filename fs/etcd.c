@@ -1,14 +1,17 @@
 /* etcd v3 through its JSON gateway (see fs/etcd.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "fs/etcd.h"
 #include "lib/err.h"
+#include "lib/mask.h"
 #include "lib/strbuf.h"
 #include "lib/strlist.h"
 
@@ -16,6 +19,11 @@ struct etcd {
 	char *hosts;
 	struct strlist eps; /* "HOST:PORT" */
 	int good;           /* atomic: the last endpoint that answered */
+	bool tls;
+	char *cacert, *cert, *key, *user, *password;
+	pthread_mutex_t auth_lock;
+	char *token;        /* protected by auth_lock */
+	unsigned token_gen; /* protected by auth_lock */
 };
 
 int etcd_open(const char *hosts, struct etcd **out, char *err)
@@ -47,14 +55,54 @@ int etcd_open(const char *hosts, struct etcd **out, char *err)
 		etcd_close(e);
 		return error_set(err, EINVAL, "no etcd endpoint in '%s'", hosts);
 	}
+	pthread_mutex_init(&e->auth_lock, NULL);
 	*out = e;
 	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	char *d = s && *s ? strdup(s) : NULL;
+	if (s && *s && !d)
+		abort();
+	return d;
+}
+
+int etcd_secure(struct etcd *e, const struct etcd_security *sec, char *err)
+{
+	if ((sec->cert && *sec->cert) != (sec->key && *sec->key))
+		return error_set(err, EINVAL, "etcd-cert and etcd-key go together: give both or neither");
+	if (sec->password && *sec->password && !(sec->user && *sec->user))
+		return error_set(err, EINVAL, "an etcd password without etcd-user");
+	e->cacert = dup_or_null(sec->cacert);
+	e->cert = dup_or_null(sec->cert);
+	e->key = dup_or_null(sec->key);
+	e->user = dup_or_null(sec->user);
+	e->password = dup_or_null(sec->password);
+	if (e->user && !e->password && !(e->password = strdup("")))
+		abort();
+	e->tls = e->cacert || e->cert;
+	return 0;
+}
+
+static void free_secret(char *s)
+{
+	if (s)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
 }
 
 void etcd_close(struct etcd *e)
 {
 	if (!e)
 		return;
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
+	free(e->user);
+	free_secret(e->password);
+	free_secret(e->token);
+	pthread_mutex_destroy(&e->auth_lock);
 	strlist_clear(&e->eps);
 	free(e->hosts);
 	free(e);
@@ -148,6 +196,7 @@ struct stream {
 	void *arg;
 	volatile int *stop;
 	int created;
+	bool denied; /* etcd refused the token */
 };
 
 static size_t collect(char *p, size_t size, size_t n, void *arg)
@@ -201,6 +250,10 @@ static void stream_feed(struct stream *st)
 		while (used < st->buf.len && (st->buf.buf[used] == '\n' || st->buf.buf[used] == '\r'))
 			used++;
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "result");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
+		if (cJSON_IsString(em) && strstr(em->valuestring, "auth token"))
+			st->denied = true;
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "created")))
 			st->created = 1;
 		struct etcd_kvs ev = { .rev = json_ll(cJSON_GetObjectItemCaseSensitive(r, "header"), "revision") };
@@ -227,7 +280,7 @@ static size_t stream_write(char *p, size_t size, size_t n, void *arg)
 	struct stream *st = arg;
 	strbuf_add(&st->buf, p, size * n);
 	stream_feed(st);
-	return size * n;
+	return st->denied ? 0 : size * n; /* refused: end it, take a new token */
 }
 
 static int stream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -237,31 +290,80 @@ static int stream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, 
 	return *st->stop ? 1 : 0;
 }
 
-/* POST body to path on each endpoint in turn until one answers; a
- * stream (watch) runs without a total timeout. */
-static int post(struct etcd *e, const char *path, const cJSON *body, struct strbuf *out,
-		struct stream *st, char *err)
+/* etcd's error message in an answer, or "". */
+static const char *answer_msg(const cJSON *j)
 {
-	char *json = cJSON_PrintUnformatted(body);
-	if (!json)
-		abort();
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (!cJSON_IsString(msg))
+		msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	return cJSON_IsString(msg) ? msg->valuestring : "";
+}
+
+/* A plain answer's first line, printable, short ("" if none). */
+static const char *body_line(const struct strbuf *out, char *line, size_t len)
+{
+	size_t n = 0;
+	for (const char *p = out ? strbuf_str(out) : ""; *p && *p != '\n' && n + 1 < len && n < 160; p++)
+		line[n++] = (*p >= ' ' && *p < 127) ? *p : '?';
+	line[n] = '\0';
+	return line;
+}
+
+/* The password out of an error line. */
+static void mask_password(const struct etcd *e, char *err)
+{
+	if (!err || !e->password || !*e->password || !strstr(err, e->password))
+		return;
+	struct strlist l = STRLIST_INIT;
+	strlist_add(&l, e->password);
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, err);
+	mask_text(&sb, &l);
+	snprintf(err, ERR_MAX, "%s", strbuf_str(&sb));
+	strbuf_release(&sb);
+	strlist_clear(&l);
+}
+
+/* POST json to path on each endpoint in turn until one answers, with
+ * token (NULL: none); a stream (watch) runs without a total timeout.
+ * *denied: etcd refused the token (expired). */
+static int post_once(struct etcd *e, const char *path, const char *json, const char *token,
+		     struct strbuf *out, struct stream *st, bool *denied, char *err)
+{
 	int first = __atomic_load_n(&e->good, __ATOMIC_RELAXED), rc = 0;
 	char why[CURL_ERROR_SIZE] = "";
+	*denied = false;
 	for (size_t k = 0; k < e->eps.n; k++) {
 		int i = (int)((first + (int)k) % (int)e->eps.n);
 		char url[512];
-		snprintf(url, sizeof(url), "http://%s%s", e->eps.v[i], path);
+		snprintf(url, sizeof(url), "%s://%s%s", e->tls ? "https" : "http", e->eps.v[i], path);
 		CURL *c = curl_easy_init();
 		if (!c)
 			abort();
 		struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+		struct strbuf auth = STRBUF_INIT;
+		if (token) {
+			strbuf_addstr(&auth, "Authorization: ");
+			strbuf_addstr(&auth, token);
+			h = curl_slist_append(h, strbuf_str(&auth));
+		}
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, e->tls ? "https" : "http");
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+		if (e->tls) {
+			curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+			curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+			if (e->cacert)
+				curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+			if (e->cert) {
+				curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+				curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+			}
+		}
 		if (st) {
 			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
 			curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
@@ -279,6 +381,14 @@ static int post(struct etcd *e, const char *path, const cJSON *body, struct strb
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		curl_slist_free_all(h);
 		curl_easy_cleanup(c);
+		if (auth.len)
+			OPENSSL_cleanse(auth.buf, auth.len);
+		strbuf_release(&auth);
+		if (st && st->denied) {
+			*denied = true;
+			rc = error_set(err, EACCES, "etcd refused the token of user '%s'", e->user ? e->user : "");
+			break;
+		}
 		if (st && *st->stop) {
 			rc = 0;
 			break;
@@ -290,12 +400,24 @@ static int post(struct etcd *e, const char *path, const cJSON *body, struct strb
 		}
 		if (cc == CURLE_OK) {
 			cJSON *j = out ? cJSON_Parse(strbuf_str(out)) : NULL;
-			const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "error");
-			if (!cJSON_IsString(msg))
-				msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-			rc = error_set(err, status == 404 ? ENOENT : EIO, "etcd '%s' %s: http %ld%s%s",
-				       e->eps.v[i], path, status, cJSON_IsString(msg) ? ": " : "",
-				       cJSON_IsString(msg) ? msg->valuestring : "");
+			char line[200];
+			const char *msg = answer_msg(j);
+			if (!*msg && !j)
+				msg = body_line(out, line, sizeof(line));
+			*denied = token && (status == 401 || strstr(msg, "auth token"));
+			if (strstr(msg, "user name is empty"))
+				rc = error_set(err, EACCES, "etcd at '%s' wants a user: give -o etcd-user=NAME and etcd-password-file=FILE",
+					       e->hosts);
+			else if (!e->tls && status == 400 && out && strstr(strbuf_str(out), "HTTPS"))
+				rc = error_set(err, EPROTO, "etcd at '%s' speaks https: give its CA with -o etcd-cacert=FILE",
+					       e->hosts);
+			else if (out && strstr(strbuf_str(out), "CommonName of client"))
+				rc = error_set(err, EACCES, "etcd at '%s' refuses a client certificate with a CommonName while its auth is on: give etcd-cert a certificate without CN",
+					       e->hosts);
+			else
+				rc = error_set(err, status == 404 ? ENOENT : status == 401 || status == 403 ? EACCES : EIO,
+					       "etcd '%s' %s: http %ld%s%s", e->eps.v[i], path, status,
+					       *msg ? ": " : "", msg);
 			cJSON_Delete(j);
 			break; /* it answered: another member would say the same */
 		}
@@ -303,8 +425,116 @@ static int post(struct etcd *e, const char *path, const cJSON *body, struct strb
 			rc = error_set(err, EIO, "etcd watch on '%s' broke: %s", e->eps.v[i], why);
 			break; /* the caller resumes from the last revision it saw */
 		}
+		if (cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE) {
+			rc = error_set(err, EINVAL, "etcd tls: %s (etcd-cacert, etcd-cert, etcd-key)",
+				       *why ? why : curl_easy_strerror(cc));
+			break; /* ours: every member would fail the same */
+		}
+		if (e->tls && (cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ||
+			       cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR)) {
+			rc = error_set(err, EACCES, "tls with etcd at '%s' failed: %s", e->hosts,
+				       *why ? why : curl_easy_strerror(cc));
+			continue;
+		}
+		if (!e->tls && (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR)) {
+			rc = error_set(err, EPROTO, "etcd at '%s' closed the connection: if it speaks https, give its CA with -o etcd-cacert=FILE",
+				       e->hosts);
+			continue;
+		}
 		rc = error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EHOSTUNREACH,
 			       "cannot reach etcd at '%s': %s", e->hosts, *why ? why : curl_easy_strerror(cc));
+	}
+	mask_password(e, err);
+	return rc;
+}
+
+/* A token for e->user: the one held, else a new one from etcd. */
+static int token_get(struct etcd *e, char **tok, unsigned *gen, char *err)
+{
+	pthread_mutex_lock(&e->auth_lock);
+	int rc = 0;
+	if (!e->token) {
+		cJSON *rq = cJSON_CreateObject();
+		cJSON_AddStringToObject(rq, "name", e->user);
+		cJSON_AddStringToObject(rq, "password", e->password);
+		char *json = cJSON_PrintUnformatted(rq);
+		if (!json)
+			abort();
+		cJSON_Delete(rq);
+		struct strbuf sb = STRBUF_INIT;
+		bool denied;
+		rc = post_once(e, "/v3/auth/authenticate", json, NULL, &sb, NULL, &denied, err);
+		OPENSSL_cleanse(json, strlen(json));
+		free(json);
+		cJSON *j = rc ? NULL : cJSON_Parse(strbuf_str(&sb));
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "token");
+		if (rc && strstr(err, "/v3/auth/authenticate")) {
+			const char *colon = strstr(err, "etcdserver: ");
+			char why[ERR_MAX];
+			snprintf(why, sizeof(why), "%s", colon ? colon + strlen("etcdserver: ") : err);
+			rc = error_set(err, EACCES, "etcd at '%s' refused user '%s': %s", e->hosts, e->user,
+				       why);
+			mask_password(e, err);
+		} else if (!rc && (!cJSON_IsString(t) || !*t->valuestring)) {
+			rc = error_set(err, EPROTO, "etcd at '%s' gave user '%s' no token", e->hosts, e->user);
+		} else if (!rc) {
+			e->token = strdup(t->valuestring);
+			if (!e->token)
+				abort();
+			e->token_gen++;
+		}
+		if (t)
+			OPENSSL_cleanse(t->valuestring, strlen(t->valuestring));
+		cJSON_Delete(j);
+		if (sb.len)
+			OPENSSL_cleanse(sb.buf, sb.len);
+		strbuf_release(&sb);
+	}
+	if (!rc) {
+		*tok = strdup(e->token);
+		if (!*tok)
+			abort();
+		*gen = e->token_gen;
+	}
+	pthread_mutex_unlock(&e->auth_lock);
+	return rc;
+}
+
+/* The token of generation gen was refused: the next request takes a new one. */
+static void token_drop(struct etcd *e, unsigned gen)
+{
+	pthread_mutex_lock(&e->auth_lock);
+	if (e->token && e->token_gen == gen) {
+		free_secret(e->token);
+		e->token = NULL;
+	}
+	pthread_mutex_unlock(&e->auth_lock);
+}
+
+/* post_once with the user's token, taken again once if etcd refuses it. */
+static int post(struct etcd *e, const char *path, const cJSON *body, struct strbuf *out,
+		struct stream *st, char *err)
+{
+	char *json = cJSON_PrintUnformatted(body);
+	if (!json)
+		abort();
+	int rc = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *tok = NULL;
+		unsigned gen = 0;
+		if (e->user && (rc = token_get(e, &tok, &gen, err)))
+			break;
+		bool denied = false;
+		if (st) {
+			st->denied = false;
+			st->created = 0;
+			strbuf_reset(&st->buf);
+		}
+		rc = post_once(e, path, json, tok, out, st, &denied, err);
+		free_secret(tok);
+		if (!denied)
+			break;
+		token_drop(e, gen);
 	}
 	free(json);
 	return rc;

@@ -40,6 +40,18 @@ int etcd_open(const char *hosts, struct etcd **out, char *err);
 void etcd_close(struct etcd *e);
 const char *etcd_hosts(const struct etcd *e);
 
+/* TLS and authentication, before the first request. Any of cacert, cert
+ * and key: https, the server verified against cacert (else the system's
+ * CAs), cert/key (PEM files) presented as the client certificate. user:
+ * every request carries a token from /v3/auth/authenticate (user,
+ * password), taken again when etcd says it expired; the password never
+ * appears in an error. */
+struct etcd_security {
+	const char *cacert, *cert, *key;
+	const char *user, *password;
+};
+int etcd_secure(struct etcd *e, const struct etcd_security *sec, char *err);
+
 /* Every key under prefix (sorted), values included unless keys_only. */
 int etcd_range(struct etcd *e, const char *prefix, bool keys_only, struct etcd_kvs *out,
 	       char *err);

@@ -22,6 +22,7 @@
 
 #include "fs/engine.h"
 #include "fs/fuse_tree.h"
+#include "fs/seal.h"
 #include "fs/progress.h"
 #include "fs/machine.h"
 #include "fs/render.h"
@@ -240,6 +241,18 @@ static bool backing_path(struct node *n, char *buf, size_t len)
 		return true;
 	}
 	return false;
+}
+
+/* A key or certificate sealed in the store (fs/seal.h) that this mount
+ * has no key for: EACCES, the reason in the machine's log. */
+static int node_sealed(struct node *n)
+{
+	char path[PATH_MAX + 16];
+	if ((n->kind != N_CERT && n->kind != N_SSH_FILE) || !backing_path(n, path, sizeof(path)) ||
+	    !*path || !seal_file_is_sealed(path))
+		return 0;
+	machine_log(n->m, "%s: %s", n->leaf, SEAL_LOCKED);
+	return -EACCES;
 }
 
 /* .list, rendered again only after a machine changed (ls reads it often,
@@ -644,6 +657,8 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 	if (!rc && !caller_trusted() &&
 	    ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) || !node_public(&of->n)))
 		rc = -EACCES;
+	if (!rc)
+		rc = node_sealed(&of->n);
 	if (!rc)
 		rc = open_node(of, fi);
 	if (rc) {

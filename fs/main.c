@@ -20,6 +20,8 @@
 #include "fs/reporting.h"
 #include "fs/store_etcd.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
+#include "lib/strbuf.h"
 #include "lib/fence.h"
 
 #ifndef MACHINEFS_VERSION
@@ -37,6 +39,9 @@ struct options {
 	int contexts;
 	char *bugsnag_key;
 	char *bugsnag_endpoint;
+	char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
+	char *etcd_password; /* refused: argv is public */
+	char *etcd_secrets_key;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -47,6 +52,13 @@ static const struct fuse_opt option_spec[] = {
 	OPT("contexts", contexts),
 	OPT("bugsnag-api-token=%s", bugsnag_key),
 	OPT("bugsnag-endpoint=%s", bugsnag_endpoint),
+	OPT("etcd-cacert=%s", etcd_cacert),
+	OPT("etcd-cert=%s", etcd_cert),
+	OPT("etcd-key=%s", etcd_key),
+	OPT("etcd-user=%s", etcd_user),
+	OPT("etcd-password-file=%s", etcd_password_file),
+	OPT("etcd-password=%s", etcd_password),
+	OPT("etcd-secrets-key=%s", etcd_secrets_key),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -83,6 +95,17 @@ static void usage(const char *prog)
 	       "                           the store in etcd, shared by every mount of it\n"
 	       "    -o cache=DIR           an etcd store's local working copy (default\n"
 	       "                           $XDG_RUNTIME_DIR/machinefs/etcd/HASH)\n"
+	       "    -o etcd-cacert=FILE    https to etcd, its certificate verified against\n"
+	       "                           the CA in FILE (PEM)\n"
+	       "    -o etcd-cert=FILE,etcd-key=FILE\n"
+	       "                           https to etcd with this client certificate and key\n"
+	       "    -o etcd-user=NAME      authenticate to etcd as NAME; the password is the\n"
+	       "                           first line of -o etcd-password-file=FILE, else\n"
+	       "                           $MACHINEFS_ETCD_PASSWORD (never on the command line)\n"
+	       "    -o etcd-secrets-key=FILE  encrypt the store's secrets in etcd (AES-256-GCM)\n"
+	       "                           with the 32-byte key in FILE (mode 0600; raw, hex\n"
+	       "                           or base64; default $MACHINEFS_ETCD_SECRETS_KEY);\n"
+	       "                           every mount of the store needs it to use machines\n"
 	       "    -o refresh=SECS        seconds between background state checks (10)\n"
 	       "    -o contexts            keep a Docker context per machine (off)\n"
 	       "    -o bugsnag-api-token=KEY  send crash reports of failed creates and\n"
@@ -166,6 +189,40 @@ static char *escape_etcd_commas(const char *opt)
 	return out;
 }
 
+/* The etcd-* options onto es: the password from its file (first line)
+ * or the environment, the secrets key file. */
+static int etcd_security(const struct options *o, struct etcd_store *es, char *err)
+{
+	struct strbuf pw = STRBUF_INIT;
+	const char *env = getenv("MACHINEFS_ETCD_PASSWORD");
+	int rc = 0;
+	if (o->etcd_password_file) {
+		rc = read_file(o->etcd_password_file, &pw, err);
+		if (rc)
+			error_errno(err, -rc, "cannot read the etcd password file '%s'", o->etcd_password_file);
+		size_t n = 0;
+		while (n < pw.len && pw.buf[n] != '\n' && pw.buf[n] != '\r')
+			n++;
+		if (pw.len)
+			pw.buf[n] = '\0';
+	} else if (env) {
+		strbuf_addstr(&pw, env);
+	}
+	if (!rc && !o->etcd_user && (o->etcd_password_file))
+		rc = error_set(err, EINVAL, "etcd-password-file without etcd-user");
+	const char *keyfile = o->etcd_secrets_key ? o->etcd_secrets_key : getenv("MACHINEFS_ETCD_SECRETS_KEY");
+	struct etcd_security sec = {
+		.cacert = o->etcd_cacert, .cert = o->etcd_cert, .key = o->etcd_key,
+		.user = o->etcd_user, .password = o->etcd_user ? strbuf_str(&pw) : NULL,
+	};
+	if (!rc)
+		rc = store_etcd_secure(es, &sec, keyfile, err);
+	if (pw.len)
+		memset(pw.buf, 0, pw.len);
+	strbuf_release(&pw);
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
 	/* Copies of argv's "-o" values with an etcd store's commas escaped. */
@@ -212,12 +269,26 @@ int main(int argc, char *argv[])
 			 getenv("HOME") ? getenv("HOME") : "/root");
 
 	char err[ERR_MAX];
+	if (o.etcd_password) {
+		fprintf(stderr, "machinefs: the etcd password is not taken on the command line (every user sees it): "
+				"use -o etcd-password-file=FILE or $MACHINEFS_ETCD_PASSWORD\n");
+		rc = 1;
+		goto out;
+	}
+	if (!store_etcd_spec(root) && (o.etcd_cacert || o.etcd_cert || o.etcd_key || o.etcd_user ||
+				       o.etcd_password_file || o.etcd_secrets_key)) {
+		fprintf(stderr, "machinefs: the etcd-* options are for a store in etcd (store=etcd://...)\n");
+		rc = 1;
+		goto out;
+	}
 	if (store_etcd_spec(root)) {
 		char *mnt = fuse_tree_mountpoint(&args);
 		char spec[sizeof(root)];
 		snprintf(spec, sizeof(spec), "%s", root);
 		int erc = store_etcd_open(spec, o.cache, mnt ? mnt : "", &es, root, sizeof(root), err);
 		free(mnt);
+		if (!erc)
+			erc = etcd_security(&o, es, err);
 		if (erc) {
 			fprintf(stderr, "machinefs: %s\n", err);
 			rc = 1;
@@ -269,6 +340,13 @@ out:
 	free(o.cache);
 	free(o.bugsnag_key);
 	free(o.bugsnag_endpoint);
+	free(o.etcd_cacert);
+	free(o.etcd_cert);
+	free(o.etcd_key);
+	free(o.etcd_user);
+	free(o.etcd_password_file);
+	free(o.etcd_password);
+	free(o.etcd_secrets_key);
 	for (int i = 0; i < o.n_nonopt; i++)
 		free(o.nonopt[i]);
 	for (int i = 0; i < argc; i++)

@@ -9,8 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "drivers/driver.h"
 #include "fs/config.h"
 #include "fs/etcd.h"
+#include "fs/seal.h"
 #include "fs/store_backend.h"
 #include "fs/store_etcd.h"
 #include "lib/fileutil.h"
@@ -45,6 +49,10 @@ struct etcd_store {
 	pthread_mutex_t lock;
 	struct mine *v;     /* protected by lock */
 	size_t n;
+	struct seal_key key; /* the secrets' key, when have_key */
+	bool have_key;
+	char *key_file;
+	bool sealed;        /* the store's secrets are sealed (with or without our key) */
 };
 
 bool store_etcd_spec(const char *store)
@@ -183,6 +191,206 @@ static void key_of(struct etcd_store *es, char *buf, size_t len, const char *kin
 	snprintf(buf, len, "%s%s/%s%s%s", es->prefix, kind, name, file ? "/" : "", file ? file : "");
 }
 
+int store_etcd_secure(struct etcd_store *es, const struct etcd_security *sec,
+		      const char *secrets_key_file, char *err)
+{
+	int rc = etcd_secure(es->e, sec, err);
+	if (rc || !secrets_key_file || !*secrets_key_file)
+		return rc;
+	rc = seal_key_load(secrets_key_file, &es->key, err);
+	if (rc)
+		return rc;
+	es->have_key = true;
+	es->key_file = strdup(secrets_key_file);
+	if (!es->key_file)
+		abort();
+	return 0;
+}
+
+/* Files that stay readable without the key: certificates, public keys,
+ * host-key pins; the records (config.json, machinefs.json) have their
+ * secret fields sealed one by one. */
+static bool record_file(const char *name)
+{
+	return !strcmp(name, "config.json") || !strcmp(name, "machinefs.json");
+}
+
+static bool public_file(const char *name)
+{
+	size_t n = strlen(name);
+	return (n > 4 && !strcmp(name + n - 4, ".pub")) || !strcmp(name, "ca.pem") ||
+	       !strcmp(name, "cert.pem") || !strcmp(name, "server.pem") ||
+	       !strcmp(name, "known_hosts") || record_file(name);
+}
+
+static int locked_out(struct etcd_store *es, char *err)
+{
+	(void)es;
+	return error_set(err, EACCES, "%s", SEAL_LOCKED);
+}
+
+/* A record's secret string field it: sealed under "KEY#PATH". */
+static int seal_field(struct etcd_store *es, const char *key, const char *path, cJSON *parent,
+		      const char *leaf, bool *changed, char *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(parent, leaf);
+	if (!cJSON_IsString(it) || !*it->valuestring || seal_text_is_sealed(it->valuestring))
+		return 0;
+	if (!es->have_key)
+		return es->sealed ? locked_out(es, err) : 0;
+	char aad[1024];
+	snprintf(aad, sizeof(aad), "%s#%s", key, path);
+	struct strbuf sb = STRBUF_INIT;
+	seal_text(&es->key, aad, it->valuestring, &sb);
+	json_put_str(parent, leaf, strbuf_str(&sb));
+	strbuf_release(&sb);
+	*changed = true;
+	return 0;
+}
+
+/* The secret fields of a record: options marked secret (machinefs.json),
+ * the driver's secret keys (config.json). */
+static int seal_record(struct etcd_store *es, const char *key, const char *file, const void *p,
+		       size_t n, struct strbuf *out, char *err)
+{
+	cJSON *j = cJSON_ParseWithLength(p, n);
+	bool changed = false;
+	int rc = 0;
+	char path[600];
+	if (!strcmp(file, "machinefs.json")) {
+		cJSON *o = json_obj(j, "Options");
+		struct strlist names = STRLIST_INIT; /* sealing replaces the items */
+		for (cJSON *it = o ? o->child : NULL; it; it = it->next) {
+			const struct driver_option *d = it->string ? option_lookup(it->string) : NULL;
+			if (d && (d->flags & OPT_SECRET))
+				strlist_add(&names, it->string);
+		}
+		for (size_t i = 0; i < names.n && !rc; i++) {
+			snprintf(path, sizeof(path), "Options.%s", names.v[i]);
+			rc = seal_field(es, key, path, o, names.v[i], &changed, err);
+		}
+		strlist_clear(&names);
+	} else {
+		const struct machine_driver *drv = driver_find(json_str(j, "DriverName", ""));
+		cJSON *d = json_obj(j, "Driver");
+		for (const struct driver_option *o = drv && d ? drv->options : NULL; o && o->name && !rc; o++) {
+			if (!(o->flags & OPT_SECRET) || !o->json_key)
+				continue;
+			const char *leaf;
+			cJSON *parent = json_path_parent(d, o->json_key, &leaf);
+			snprintf(path, sizeof(path), "Driver.%s", o->json_key);
+			if (parent)
+				rc = seal_field(es, key, path, parent, leaf, &changed, err);
+		}
+	}
+	if (!rc && changed) {
+		json_emit_go(out, j);
+		if (n && ((const char *)p)[n - 1] == '\n')
+			strbuf_addch(out, '\n');
+	} else if (!rc) {
+		strbuf_add(out, p, n);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* A working copy's file as it goes to etcd under key: secrets sealed. */
+static int to_etcd(struct etcd_store *es, const char *key, const char *file, const void *p,
+		   size_t n, struct strbuf *out, char *err)
+{
+	if (record_file(file))
+		return seal_record(es, key, file, p, n, out, err);
+	if (public_file(file) || seal_is_sealed(p, n) || (!es->have_key && !es->sealed)) {
+		strbuf_add(out, p, n);
+		return 0;
+	}
+	if (!es->have_key)
+		return locked_out(es, err);
+	seal(&es->key, key, p, n, out);
+	return 0;
+}
+
+/* Open every sealed string under j (its path so far in path). */
+static void open_fields(struct etcd_store *es, const char *key, cJSON *j, char *path,
+			size_t plen, bool *changed)
+{
+	for (cJSON *it = j ? j->child : NULL; it; it = it->next) {
+		if (!it->string)
+			continue;
+		size_t l = strlen(path);
+		snprintf(path + l, plen - l, "%s%s", l ? "." : "", it->string);
+		if (cJSON_IsObject(it)) {
+			open_fields(es, key, it, path, plen, changed);
+		} else if (cJSON_IsString(it) && seal_text_is_sealed(it->valuestring)) {
+			char aad[1024], err[ERR_MAX];
+			snprintf(aad, sizeof(aad), "%s#%s", key, path);
+			struct strbuf sb = STRBUF_INIT;
+			if (!seal_text_open(&es->key, aad, it->valuestring, &sb, err)) {
+				json_put_str(j, it->string, strbuf_str(&sb));
+				*changed = true;
+			} else {
+				fprintf(stderr, "machinefs: %s\n", err);
+			}
+			if (sb.len)
+				OPENSSL_cleanse(sb.buf, sb.len);
+			strbuf_release(&sb);
+			it = cJSON_GetObjectItemCaseSensitive(j, path + l + (l ? 1 : 0));
+		}
+		path[l] = '\0';
+		if (!it)
+			break;
+	}
+}
+
+/* A value from etcd under key as the working copy holds it: opened with
+ * our key; sealed as is without it (nothing uses it then). */
+static void from_etcd(struct etcd_store *es, const char *key, const char *file, const void *p,
+		      size_t n, struct strbuf *out)
+{
+	if (es->have_key && record_file(file) && memmem(p, n, SEAL_TEXT, strlen(SEAL_TEXT))) {
+		cJSON *j = cJSON_ParseWithLength(p, n);
+		bool changed = false;
+		char path[600] = "";
+		open_fields(es, key, j, path, sizeof(path), &changed);
+		if (changed) {
+			json_emit_go(out, j);
+			if (n && ((const char *)p)[n - 1] == '\n')
+				strbuf_addch(out, '\n');
+			cJSON_Delete(j);
+			return;
+		}
+		cJSON_Delete(j);
+	} else if (es->have_key && !record_file(file) && seal_is_sealed(p, n)) {
+		char err[ERR_MAX];
+		if (!seal_open(&es->key, key, p, n, out, err))
+			return;
+		fprintf(stderr, "machinefs: %s\n", err);
+	}
+	strbuf_add(out, p, n);
+}
+
+/* Whether etcd's raw value of the working copy's p[0..n) is up to date:
+ * the same once opened, and sealed where it should be. */
+static bool remote_same(struct etcd_store *es, const struct etcd_kv *kv, const char *file,
+			const void *p, size_t n)
+{
+	struct strbuf plain = STRBUF_INIT;
+	from_etcd(es, kv->key, file, kv->val, kv->len, &plain);
+	bool same = plain.len == n && !memcmp(plain.buf, p, n);
+	if (plain.len)
+		OPENSSL_cleanse(plain.buf, plain.len);
+	strbuf_release(&plain);
+	if (same && es->have_key) {
+		/* A secret stored plainly (before the store had a key) is
+		 * sealed by the next change. */
+		struct strbuf s = STRBUF_INIT;
+		same = !to_etcd(es, kv->key, file, kv->val, kv->len, &s, NULL) && s.len == kv->len &&
+		       !memcmp(s.buf, kv->val, kv->len);
+		strbuf_release(&s);
+	}
+	return same;
+}
+
 /* Files of a machine folder that are shared: records, certificates, keys,
  * known_hosts; not the log, temp files or large disk images. */
 static bool shared_file(const char *name)
@@ -229,14 +437,15 @@ static void txn_fence(struct etcd_store *es, struct etcd_txn *t, const char *nam
 
 /* Puts for every shared file of m's folder that etcd does not hold as
  * is, deletes for those gone; *ops: how many. */
-static void txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine *m,
-		      const struct etcd_kvs *remote, size_t *ops)
+static int txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine *m,
+		     const struct etcd_kvs *remote, size_t *ops, char *err)
 {
 	char key[512];
+	int rc = 0;
 	struct strlist local = STRLIST_INIT;
 	DIR *d = opendir(m->dir);
 	struct dirent *de;
-	while (d && (de = readdir(d))) {
+	while (d && !rc && (de = readdir(d))) {
 		if (de->d_type != DT_REG || !shared_file(de->d_name))
 			continue;
 		char path[PATH_MAX + 256];
@@ -250,18 +459,20 @@ static void txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine 
 		key_of(es, key, sizeof(key), "machines", m->name, de->d_name);
 		bool same = false;
 		for (size_t i = 0; remote && i < remote->n && !same; i++)
-			same = !strcmp(remote->v[i].key, key) && remote->v[i].len == sb.len &&
-			       !memcmp(remote->v[i].val, sb.buf, sb.len);
-		if (!same) {
-			etcd_txn_put(t, key, sb.buf, sb.len, 0);
+			same = !strcmp(remote->v[i].key, key) &&
+			       remote_same(es, &remote->v[i], de->d_name, sb.buf, sb.len);
+		struct strbuf val = STRBUF_INIT;
+		if (!same && !(rc = to_etcd(es, key, de->d_name, sb.buf, sb.len, &val, err))) {
+			etcd_txn_put(t, key, val.buf ? val.buf : "", val.len, 0);
 			(*ops)++;
 		}
+		strbuf_release(&val);
 		strbuf_release(&sb);
 	}
 	if (d)
 		closedir(d);
 	key_of(es, key, sizeof(key), "machines", m->name, "");
-	for (size_t i = 0; remote && i < remote->n; i++) {
+	for (size_t i = 0; remote && !rc && i < remote->n; i++) {
 		const char *file = remote->v[i].key + strlen(key);
 		if (!strlist_has(&local, file)) {
 			etcd_txn_del(t, remote->v[i].key, false);
@@ -269,6 +480,7 @@ static void txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine 
 		}
 	}
 	strlist_clear(&local);
+	return rc;
 }
 
 /* Commit t for m's keys; its revision is remembered (its watch events
@@ -292,6 +504,8 @@ static int be_saved(void *arg, struct machine *m, char *err)
 {
 	struct etcd_store *es = arg;
 	char key[512];
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
 	key_of(es, key, sizeof(key), "machines", m->name, "");
 	struct etcd_kvs remote;
 	int rc = etcd_range(es->e, key, false, &remote, err);
@@ -300,11 +514,11 @@ static int be_saved(void *arg, struct machine *m, char *err)
 	struct etcd_txn t;
 	etcd_txn_init(&t);
 	size_t ops = 0;
-	txn_files(es, &t, m, &remote, &ops);
+	rc = txn_files(es, &t, m, &remote, &ops, err);
 	etcd_kvs_clear(&remote);
-	if (!ops) {
+	if (rc || !ops) {
 		etcd_txn_release(&t);
-		return 0;
+		return rc;
 	}
 	txn_fence(es, &t, m->name);
 	return commit(es, &t, m, EBUSY, "is held by another machinefs: the change was not shared", err);
@@ -314,11 +528,17 @@ static int be_made(void *arg, struct machine *m, char *err)
 {
 	struct etcd_store *es = arg;
 	char key[512];
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
 	key_of(es, key, sizeof(key), "machines", m->name, "machinefs.json");
 	struct etcd_txn t;
 	etcd_txn_init(&t);
 	size_t ops = 0;
-	txn_files(es, &t, m, NULL, &ops);
+	int rc = txn_files(es, &t, m, NULL, &ops, err);
+	if (rc) {
+		etcd_txn_release(&t);
+		return rc;
+	}
 	etcd_txn_absent(&t, key);
 	return commit(es, &t, m, EEXIST, "already exists", err);
 }
@@ -327,6 +547,8 @@ static int be_removed(void *arg, struct machine *m, char *err)
 {
 	struct etcd_store *es = arg;
 	char key[512];
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
 	key_of(es, key, sizeof(key), "machines", m->name, "");
 	struct etcd_txn t;
 	etcd_txn_init(&t);
@@ -339,6 +561,9 @@ static int be_lock(void *arg, struct machine *m, const char *cmd, char *err)
 {
 	struct etcd_store *es = arg;
 	char key[512], val[PATH_MAX + 256];
+	(void)cmd;
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
 	key_of(es, key, sizeof(key), "locks", m->name, NULL);
 	snprintf(val, sizeof(val), "'%s' is running on %s", cmd, es->holder);
 	struct etcd_txn t;
@@ -420,8 +645,12 @@ static int pull_certs(struct etcd_store *es, char *err)
 			return rc;
 		for (size_t i = 0; i < kvs.n; i++) {
 			const char *file = kvs.v[i].key + strlen(pfx);
-			if (!strchr(file, '/') && *file != '.' && *file)
-				write_if_changed(certdir, file, kvs.v[i].val, kvs.v[i].len);
+			if (!strchr(file, '/') && *file != '.' && *file) {
+				struct strbuf sb = STRBUF_INIT;
+				from_etcd(es, kvs.v[i].key, file, kvs.v[i].val, kvs.v[i].len, &sb);
+				write_if_changed(certdir, file, sb.buf ? sb.buf : "", sb.len);
+				strbuf_release(&sb);
+			}
 		}
 		size_t n = kvs.n;
 		etcd_kvs_clear(&kvs);
@@ -442,8 +671,12 @@ static int pull_certs(struct etcd_store *es, char *err)
 			struct strbuf sb = STRBUF_INIT;
 			rc = read_file(path, &sb, err);
 			snprintf(key, sizeof(key), "%s%s", pfx, files[i]);
+			struct strbuf val = STRBUF_INIT;
 			if (!rc)
-				etcd_txn_put(&t, key, sb.buf, sb.len, 0);
+				rc = to_etcd(es, key, files[i], sb.buf, sb.len, &val, err);
+			if (!rc)
+				etcd_txn_put(&t, key, val.buf, val.len, 0);
+			strbuf_release(&val);
 			strbuf_release(&sb);
 			if (rc) {
 				etcd_txn_release(&t);
@@ -479,9 +712,60 @@ static bool split_key(struct etcd_store *es, const char *key, const char *kind, 
 	return !*file || (**file && **file != '.' && !strchr(*file, '/'));
 }
 
+/* PREFIX/secrets-check: a known text sealed with the store's key. Its
+ * presence marks the store sealed; our key must open it; the first mount
+ * with a key writes it. */
+static int check_key(struct etcd_store *es, char *err)
+{
+	static const char known[] = "machinefs secrets key check";
+	char key[512];
+	snprintf(key, sizeof(key), "%ssecrets-check", es->prefix);
+	for (int tries = 0; tries < 2; tries++) {
+		struct etcd_kvs kvs;
+		int rc = etcd_range(es->e, key, false, &kvs, err);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < kvs.n && !es->sealed; i++) {
+			if (strcmp(kvs.v[i].key, key))
+				continue;
+			es->sealed = true;
+			struct strbuf sb = STRBUF_INIT;
+			if (es->have_key && (seal_open(&es->key, key, kvs.v[i].val, kvs.v[i].len, &sb, NULL) ||
+					     strcmp(strbuf_str(&sb), known)))
+				rc = error_set(err, EACCES,
+					       "the secrets key in '%s' is not the key the store's secrets are encrypted with",
+					       es->key_file);
+			strbuf_release(&sb);
+		}
+		etcd_kvs_clear(&kvs);
+		if (rc || es->sealed || !es->have_key)
+			return rc;
+		struct strbuf val = STRBUF_INIT;
+		seal(&es->key, key, known, strlen(known), &val);
+		struct etcd_txn t;
+		etcd_txn_init(&t);
+		etcd_txn_absent(&t, key);
+		etcd_txn_put(&t, key, val.buf, val.len, 0);
+		strbuf_release(&val);
+		bool ok = false;
+		rc = etcd_txn_commit(es->e, &t, &ok, NULL, err);
+		etcd_txn_release(&t);
+		if (rc)
+			return rc;
+		if (ok) {
+			es->sealed = true;
+			return 0;
+		}
+		/* Another mount marked it first: check against that one. */
+	}
+	return 0;
+}
+
 int store_etcd_pull(struct etcd_store *es, char *err)
 {
-	int rc = pull_certs(es, err);
+	int rc = check_key(es, err);
+	if (!rc)
+		rc = pull_certs(es, err);
 	if (rc)
 		return rc;
 	char pfx[512], dir[PATH_MAX + 16];
@@ -505,7 +789,10 @@ int store_etcd_pull(struct etcd_store *es, char *err)
 			remove_tree(mdir, NULL);
 		}
 		snprintf(mdir, sizeof(mdir), "%s/%s", dir, name);
-		write_if_changed(mdir, file, kvs.v[i].val, kvs.v[i].len);
+		struct strbuf sb = STRBUF_INIT;
+		from_etcd(es, kvs.v[i].key, file, kvs.v[i].val, kvs.v[i].len, &sb);
+		write_if_changed(mdir, file, sb.buf ? sb.buf : "", sb.len);
+		strbuf_release(&sb);
 	}
 	etcd_kvs_clear(&kvs);
 	/* Machines etcd no longer has leave the working copy. */
@@ -596,7 +883,10 @@ static void apply(void *arg, const struct etcd_kvs *ev)
 			if (!strcmp(file, "machinefs.json") && !strlist_has(&gone, name))
 				strlist_add(&gone, name);
 		} else {
-			changed = write_if_changed(path, file, kv->val, kv->len);
+			struct strbuf sb = STRBUF_INIT;
+			from_etcd(es, kv->key, file, kv->val, kv->len, &sb);
+			changed = write_if_changed(path, file, sb.buf ? sb.buf : "", sb.len);
+			strbuf_release(&sb);
 		}
 		if (changed && !strlist_has(&touched, name))
 			strlist_add(&touched, name);
@@ -699,6 +989,8 @@ void store_etcd_close(struct etcd_store *es)
 		free(es->v[i].lockval);
 	free(es->v);
 	free(es->prefix);
+	free(es->key_file);
+	OPENSSL_cleanse(&es->key, sizeof(es->key));
 	etcd_close(es->e);
 	pthread_mutex_destroy(&es->lock);
 	free(es);

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fs/etcd.h"
 #include "fs/machine.h"
 
 struct etcd_store;
@@ -33,6 +34,14 @@ bool store_etcd_spec(const char *store);
  * goes to root. */
 int store_etcd_open(const char *spec, const char *cache, const char *mountpoint,
 		    struct etcd_store **out, char *root, size_t len, char *err);
+/* TLS and user/password to etcd (fs/etcd.h), and the key of the store's
+ * secrets (fs/seal.h), NULL: none. With a key, private keys, tokens and
+ * secret options go to etcd sealed; the first mount with a key marks the
+ * store (PREFIX/secrets-check), and later mounts must give the same key.
+ * A mount without it shows the machines but refuses every change and
+ * command (SEAL_LOCKED). Before store_etcd_pull. */
+int store_etcd_secure(struct etcd_store *es, const struct etcd_security *sec,
+		      const char *secrets_key_file, char *err);
 /* Make the working copy what etcd holds (the CA made once if none). */
 int store_etcd_pull(struct etcd_store *es, char *err);
 /* Share s through etcd from now on: lease, watch. */

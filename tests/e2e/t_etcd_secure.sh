@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The store in etcd, secured (issue 14): a real 3-member etcd cluster on
+# loopback that speaks only https with client certificates
+# (--client-cert-auth) and has authentication on (user root). Without
+# the CA, without a client certificate, with a wrong password: one-line
+# errors, no mount, the password in none of them. With all three and a
+# secrets key (etcd-secrets-key): private keys, the store's CA key and
+# secret options are ciphertext in etcd (etcdctl get shows no PEM private
+# key, no token). A second mount with the key uses the machine (its certs
+# decrypt: the key matches the certificate, the certificate the CA); a
+# mount without the key lists the machines and public files but refuses
+# secret files, changes and commands with one line naming the option; a
+# wrong key or a key file others may read is refused. An expired etcd
+# token (ttl 2 s) is taken again.
+. "$SRCDIR/tests/fs/lib.sh"
+command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
+export ETCDCTL_API=3
+
+step() { echo "$(date +%T) $*"; }
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		case " ${USED:-} " in *" $p "*) continue ;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
+	done
+}
+
+ETCD_PIDS=() PIDS=() MNTS=()
+stop_all() {
+	for i in "${!MNTS[@]}"; do
+		fusermount3 -u "${MNTS[$i]}" 2>/dev/null || umount -l "${MNTS[$i]}" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	PIDS=() ETCD_PIDS=() MNTS=()
+}
+trap 'stop_all; cleanup' EXIT
+
+# A CA, etcd's certificate (127.0.0.1; it is also the gateway's client
+# certificate inside etcd) and ours: without a CommonName, as etcd's
+# gateway refuses one with a CN when its auth is on (checked too), and
+# another CA.
+X=$T/pki
+mkdir -p "$X"
+cert() { # NAME CN EXT
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/$1-key.pem" \
+		-out "$X/$1.csr" -subj "/O=machinefs test${2:+/CN=$2}" 2>/dev/null &&
+	printf '%b' "$3" >"$X/$1.ext" &&
+	openssl x509 -req -in "$X/$1.csr" -CA "$X/ca.pem" -CAkey "$X/ca-key.pem" -CAcreateserial \
+		-days 2 -out "$X/$1.pem" -extfile "$X/$1.ext" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/ca-key.pem" \
+	-out "$X/ca.pem" -days 2 -subj "/CN=mfs test etcd ca" 2>/dev/null &&
+cert server etcd 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' &&
+cert client "" 'extendedKeyUsage=clientAuth\n' &&
+cert named mfs 'extendedKeyUsage=clientAuth\n' &&
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/other-key.pem" \
+	-out "$X/other.pem" -days 2 -subj "/CN=another ca" 2>/dev/null && ok || { fail "test certificates"; exit 1; }
+
+step cluster
+# The cluster: three members, https for clients, plain peers on loopback.
+CLUSTER= EPS=
+for i in 1 2 3; do
+	C[$i]=$(free_port) P[$i]=$(free_port)
+	CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
+	EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
+done
+for i in 1 2 3; do
+	etcd --name e$i --data-dir "$T/etcd$i" \
+		--listen-client-urls "https://127.0.0.1:${C[$i]}" --advertise-client-urls "https://127.0.0.1:${C[$i]}" \
+		--cert-file "$X/server.pem" --key-file "$X/server-key.pem" --trusted-ca-file "$X/ca.pem" \
+		--client-cert-auth --auth-token simple --auth-token-ttl 2 \
+		--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
+		--initial-cluster "$CLUSTER" --initial-cluster-token "mfs-$$" --initial-cluster-state new \
+		>"$T/etcd$i.log" 2>&1 &
+	ETCD_PIDS+=($!)
+done
+CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
+# Bounded: up to 90 s however slow each etcdctl (a full disk stops etcd).
+healthy= start=$SECONDS
+while [ $((SECONDS - start)) -lt 90 ]; do
+	"${CTL[@]}" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && { healthy=1; break; }
+	sleep 0.2
+done
+[ -n "$healthy" ] || { tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1; }
+PW="pw-$RANDOM-$$-sekrit"
+{ "${CTL[@]}" role add root && "${CTL[@]}" user add "root:$PW" && "${CTL[@]}" user grant-role root root &&
+  "${CTL[@]}" auth enable; } >"$T/auth.log" 2>&1 && ok || { cat "$T/auth.log"; fail "auth enable"; exit 1; }
+CTL+=(--user "root:$PW")
+SPEC="etcd://$EPS/team-$$"
+printf '%s\n' "$PW" >"$T/pw"
+printf 'wrong-%s\n' "$PW" >"$T/badpw"
+chmod 600 "$T/pw" "$T/badpw"
+TLS="etcd-cacert=$X/ca.pem,etcd-cert=$X/client.pem,etcd-key=$X/client-key.pem"
+openssl rand -hex 32 >"$T/key" && openssl rand -hex 32 >"$T/badkey" && chmod 600 "$T/key" "$T/badkey"
+
+# refused OPTS WANT: the mount fails with one line matching WANT.
+refused() {
+	mkdir -p "$T/x"
+	local out
+	out=$(timeout 30 "$MACHINEFS" -f -o "store=$SPEC,cache=$T/x.cache,$1" "$T/x" 2>&1) &&
+		{ fusermount3 -u "$T/x"; fail "mount with $1 succeeded"; return; }
+	case "$out" in $2) ok ;; *) fail "mount with $1: $out" ;; esac
+	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
+	case "$out" in *"$PW"*) fail "the password in: $out" ;; *) ok ;; esac
+	mountpoint -q "$T/x" && fail "x is mounted" || ok
+}
+step refusals
+refused "refresh=5" "machinefs: etcd at '$EPS' "*"https"*"etcd-cacert"*
+refused "etcd-cacert=$X/ca.pem" "machinefs: tls with etcd at '$EPS' failed: "*
+refused "etcd-cacert=$X/other.pem,etcd-cert=$X/client.pem,etcd-key=$X/client-key.pem" "machinefs: tls with etcd at '$EPS' failed: "*
+refused "etcd-cacert=$X/ca.pem,etcd-cert=$X/named.pem,etcd-key=$X/named-key.pem" "machinefs: etcd at '$EPS' refuses a client certificate with a CommonName"*
+refused "etcd-cacert=$X/ca.pem,etcd-cert=$X/client.pem,etcd-key=$X/client-key.pem" "machinefs: etcd at '$EPS' wants a user: give -o etcd-user=NAME and etcd-password-file=FILE"
+refused "$TLS,etcd-user=root,etcd-password-file=$T/badpw" \
+	"machinefs: etcd at '$EPS' refused user 'root': authentication failed, invalid user ID or password"
+refused "$TLS,etcd-user=root,etcd-password=$PW" "machinefs: the etcd password is not taken on the command line"*
+chmod 640 "$T/badkey"
+refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey" \
+	"machinefs: the secrets key file '$T/badkey' is readable by others (mode 0640): chmod 600 it"
+chmod 600 "$T/badkey"
+
+# mount_at NAME OPTS [ENV...]: a daemon on $T/NAME, working copy $T/NAME.cache.
+mount_at() {
+	local name=$1 opts=$2; shift 2
+	mkdir -p "$T/$name"
+	env "$@" "$MACHINEFS" -f -o "store=$SPEC,cache=$T/$name.cache,refresh=100000,$opts" "$T/$name" \
+		2>>"$T/$name.log" &
+	PIDS+=($!)
+	MNTS+=("$T/$name")
+	for _ in $(seq 200); do
+		mountpoint -q "$T/$name" && return 0
+		kill -0 "${PIDS[-1]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$T/$name.log"; echo "mount of $name failed"; exit 1
+}
+until_true() {
+	for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+step mount a
+A=$T/a B=$T/b N=$T/n
+mount_at a "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/key"
+TOKEN="dop_v1_$(openssl rand -hex 16)"
+mkdir $A/m1 && ok || fail "mkdir on a"
+put $A/m1/options/url tcp://127.0.0.1:2376
+put $A/m1/driver none && ok || fail "create on a: $(cat $A/m1/error)"
+# A machine not made yet whose options hold a secret.
+mkdir $A/d0 && put $A/d0/options/digitalocean-access-token "$TOKEN" && ok || fail "secret option on a"
+expect_eq "m1 on a" "$(cat $A/m1/state)" Running
+
+step ciphertext
+# etcd holds ciphertext: no private key, no token; the public certificates as they are.
+"${CTL[@]}" get --prefix "/team-$$/" >"$T/dump" 2>&1 && ok || fail "etcdctl get: $(cat "$T/dump")"
+grep -c "BEGIN CERTIFICATE" "$T/dump" >/dev/null && ok || fail "no certificate in etcd"
+grep -q "PRIVATE KEY" "$T/dump" && fail "a private key in plain text in etcd" || ok
+grep -qF "$TOKEN" "$T/dump" && fail "the token in plain text in etcd" || ok
+grep -q '"digitalocean-access-token": "machinefs-sealed:v1:' "$T/dump" && ok || fail "the option is not sealed"
+for k in machines/m1/key.pem certs/ca-key.pem certs/key.pem; do
+	head=$("${CTL[@]}" get --print-value-only "/team-$$/$k" | head -c 4)
+	expect_eq "$k sealed" "$head" MFSE
+done
+
+step mount b
+# A second mount with the key (its password from the environment): the
+# machine works there, its certificates decrypt.
+mount_at b "$TLS,etcd-user=root,etcd-secrets-key=$T/key" MACHINEFS_ETCD_PASSWORD="$PW"
+expect_eq "m1 on b" "$(cat $B/m1/state)" Running
+grep -qF "\"digitalocean-access-token\": \"$TOKEN\"" $T/b.cache/machines/d0/machinefs.json &&
+	ok || fail "the secret option is not open in b's working copy"
+expect_eq "key.pem same on b" "$(cat $B/m1/certs/key.pem)" "$(cat $A/m1/certs/key.pem)"
+( . $B/m1/env
+  expect_eq "DOCKER_HOST on b" "$DOCKER_HOST" tcp://127.0.0.1:2376
+  openssl verify -CAfile "$DOCKER_CERT_PATH/ca.pem" "$DOCKER_CERT_PATH/cert.pem" >/dev/null 2>&1 &&
+	ok || fail "b's cert.pem does not verify against its ca.pem"
+  expect_eq "b's key.pem is cert.pem's key" \
+	"$(openssl pkey -in "$DOCKER_CERT_PATH/key.pem" -pubout 2>&1)" \
+	"$(openssl x509 -in "$DOCKER_CERT_PATH/cert.pem" -noout -pubkey 2>&1)"
+  exit $FAILS ) && ok || FAILS=$((FAILS + 1))
+
+step token expiry
+# The token expires (ttl 2 s) while nothing is asked: the next change is
+# made with a new one, and b's watch still sees it.
+sleep 3
+mkdir $B/m2 && put $B/m2/options/url tcp://127.0.0.1:2376 && put $B/m2/driver none && ok ||
+	fail "create on b after the token expired: $(cat $B/m2/error 2>&1)"
+until_true grep -qx Running $A/m2/state && ok || fail "m2 not Running on a"
+
+step wrong key
+# A wrong key: refused.
+refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey" \
+	"machinefs: the secrets key in '$T/badkey' is not the key the store's secrets are encrypted with"
+
+step mount n
+# Without the key: the machines and their public files, nothing secret, no change.
+mount_at n "$TLS,etcd-user=root,etcd-password-file=$T/pw"
+expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m1 m2 "
+expect_eq "state without the key" "$(cat $N/m1/state)" Running
+expect_eq "ca.pem without the key" "$(cat $N/m1/certs/ca.pem)" "$(cat $A/m1/certs/ca.pem)"
+expect_errno EACCES cat $N/m1/certs/key.pem
+grep -q "key.pem: the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them" $N/m1/log &&
+	ok || fail "no reason for key.pem in the log: $(tail -n 3 $N/m1/log)"
+grep -qF "$TOKEN" $T/n.cache/machines/d0/machinefs.json && fail "the token without the key" || ok
+expect_errno EACCES put $N/m1/ctl stop
+expect_eq "error of a command without the key" "$(cat $N/m1/error)" \
+	"the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them"
+expect_errno EACCES mkdir $N/m3
+expect_eq "m1 still Running on a" "$(cat $A/m1/state)" Running
+expect_eq "no m3 on a" "$(ls $A | tr '\n' ' ')" "d0 m1 m2 "
+
+step stop
+stop_all
+for n in a b n; do
+	grep -qF "$PW" "$T/$n.log" && fail "the password in $n's log"
+	grep -qF "$PW" "$T/$n.cache"/machines/*/machinefs.log 2>/dev/null && fail "the password in $n's machine logs"
+	if grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/$n.log" >/dev/null; then
+		fail "daemon $n reported errors:"; cat "$T/$n.log"
+	fi
+done
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]
