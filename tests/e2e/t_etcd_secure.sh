@@ -21,7 +21,7 @@ step() { echo "$(date +%T) $*"; }
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((18100 + RANDOM % 500)) # etcdsec's ports: below the ephemeral range
 		case " ${USED:-} " in *" $p "*) continue ;; esac
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
 	done
@@ -61,28 +61,43 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X
 
 step cluster
 # The cluster: three members, https for clients, plain peers on loopback.
-CLUSTER= EPS=
-for i in 1 2 3; do
-	C[$i]=$(free_port) P[$i]=$(free_port)
-	CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
-	EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
-done
-for i in 1 2 3; do
-	etcd --name e$i --data-dir "$T/etcd$i" \
-		--listen-client-urls "https://127.0.0.1:${C[$i]}" --advertise-client-urls "https://127.0.0.1:${C[$i]}" \
-		--cert-file "$X/server.pem" --key-file "$X/server-key.pem" --trusted-ca-file "$X/ca.pem" \
-		--client-cert-auth --auth-token simple --auth-token-ttl 2 \
-		--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-token "mfs-$$" --initial-cluster-state new \
-		>"$T/etcd$i.log" 2>&1 &
-	ETCD_PIDS+=($!)
-done
-CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
-# Bounded: up to 90 s however slow each etcdctl (a full disk stops etcd).
-healthy= start=$SECONDS
-while [ $((SECONDS - start)) -lt 90 ]; do
-	"${CTL[@]}" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && { healthy=1; break; }
-	sleep 0.2
+# A member whose port was taken meanwhile exits: start again on others.
+start_cluster() {
+	CLUSTER= EPS=
+	for i in 1 2 3; do
+		C[$i]=$(free_port) P[$i]=$(free_port)
+		CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
+		EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
+	done
+	for i in 1 2 3; do
+		rm -rf "$T/etcd$i"
+		etcd --name e$i --data-dir "$T/etcd$i" \
+			--listen-client-urls "https://127.0.0.1:${C[$i]}" --advertise-client-urls "https://127.0.0.1:${C[$i]}" \
+			--cert-file "$X/server.pem" --key-file "$X/server-key.pem" --trusted-ca-file "$X/ca.pem" \
+			--client-cert-auth --auth-token simple --auth-token-ttl 2 \
+			--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
+			--initial-cluster "$CLUSTER" --initial-cluster-token "mfs-$$" --initial-cluster-state new \
+			>"$T/etcd$i.log" 2>&1 &
+		ETCD_PIDS+=($!)
+	done
+	CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
+	# Bounded: up to 90 s however slow each etcdctl (a full disk stops etcd).
+	local start=$SECONDS p
+	while [ $((SECONDS - start)) -lt 90 ]; do
+		"${CTL[@]}" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && return 0
+		for p in "${ETCD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || return 2; done
+		sleep 0.2
+	done
+	return 1
+}
+healthy=
+for attempt in 1 2 3; do
+	start_cluster && { healthy=1; break; }
+	rc=$?
+	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	ETCD_PIDS=()
+	[ $rc -eq 2 ] || break
+	grep -h "address already in use" "$T"/etcd*.log
 done
 [ -n "$healthy" ] || { tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1; }
 PW="pw-$RANDOM-$$-sekrit"
