@@ -10,7 +10,8 @@
 # decrypt: the key matches the certificate, the certificate the CA); a
 # mount without the key lists the machines and public files but refuses
 # secret files, changes and commands with one line naming the option; a
-# wrong key or a key file others may read is refused. An expired etcd
+# wrong key or a key file others may read is refused. `. env && docker
+# info` works through the second mount, not through the one without key. An expired etcd
 # token (ttl 2 s) is taken again.
 . "$SRCDIR/tests/fs/lib.sh"
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
@@ -36,7 +37,8 @@ stop_all() {
 	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	PIDS=() ETCD_PIDS=() MNTS=()
 }
-trap 'stop_all; cleanup' EXIT
+DOCKERD=
+trap '[ -n "$DOCKERD" ] && kill "$DOCKERD" 2>/dev/null; stop_all; cleanup' EXIT
 
 # A CA, etcd's certificate (127.0.0.1; it is also the gateway's client
 # certificate inside etcd) and ours: without a CommonName, as etcd's
@@ -196,6 +198,26 @@ expect_eq "key.pem same on b" "$(cat $B/m1/certs/key.pem)" "$(cat $A/m1/certs/ke
 	"$(openssl x509 -in "$DOCKER_CERT_PATH/cert.pem" -noout -pubkey 2>&1)"
   exit $FAILS ) && ok || FAILS=$((FAILS + 1))
 
+# `. env && docker info` on b against a dockerd (a fake Engine API that
+# requires a client certificate of the store's CA) whose certificate b's
+# decrypted store CA key signs.
+step docker info
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/dockerd-key.pem" \
+	-out "$X/dockerd.csr" -subj "/O=machinefs test dockerd" 2>/dev/null &&
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$X/dockerd.ext" &&
+openssl x509 -req -in "$X/dockerd.csr" -CA "$T/b.cache/certs/ca.pem" -CAkey "$T/b.cache/certs/ca-key.pem" \
+	-CAcreateserial -days 2 -out "$X/dockerd.pem" -extfile "$X/dockerd.ext" 2>/dev/null &&
+	ok || fail "b's store CA key does not sign"
+python3 "$SRCDIR/tests/fs/helpers/fakedockerd.py" "$T/b.cache/certs/ca.pem" "$X/dockerd.pem" \
+	"$X/dockerd-key.pem" >"$T/dockerd.port" 2>"$T/dockerd.log" &
+DOCKERD=$!
+until_true test -s "$T/dockerd.port" || fail "the fake dockerd did not start: $(cat "$T/dockerd.log")"
+mkdir $A/web && put $A/web/options/url "tcp://127.0.0.1:$(cat "$T/dockerd.port")" &&
+	put $A/web/driver none && ok || fail "create web on a: $(cat $A/web/error)"
+until_true grep -qx Running $B/web/state && ok || fail "web not Running on b"
+info=$(. $B/web/env && timeout 30 docker info --format '{{.Name}} {{.ServerVersion}}' 2>&1)
+expect_eq "docker info through b's env" "$info" "fake-dockerd 24.0.0"
+
 step token expiry
 # The token expires (ttl 2 s) while nothing is asked: the next change is
 # made with a new one, and b's watch still sees it.
@@ -212,7 +234,7 @@ refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey
 step mount n
 # Without the key: the machines and their public files, nothing secret, no change.
 mount_at n "$TLS,etcd-user=root,etcd-password-file=$T/pw"
-expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m1 m2 "
+expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m1 m2 web "
 expect_eq "state without the key" "$(cat $N/m1/state)" Running
 expect_eq "ca.pem without the key" "$(cat $N/m1/certs/ca.pem)" "$(cat $A/m1/certs/ca.pem)"
 expect_errno EACCES cat $N/m1/certs/key.pem
@@ -222,11 +244,14 @@ grep -qF "$TOKEN" $T/n.cache/machines/d0/machinefs.json && fail "the token witho
 expect_errno EACCES put $N/m1/ctl stop
 expect_eq "error of a command without the key" "$(cat $N/m1/error)" \
 	"the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them"
+(. $N/web/env && timeout 30 docker info >/dev/null 2>&1) && fail "docker info through a mount without the key" || ok
 expect_errno EACCES mkdir $N/m3
 expect_eq "m1 still Running on a" "$(cat $A/m1/state)" Running
-expect_eq "no m3 on a" "$(ls $A | tr '\n' ' ')" "d0 m1 m2 "
+expect_eq "no m3 on a" "$(ls $A | tr '\n' ' ')" "d0 m1 m2 web "
 
 step stop
+kill "$DOCKERD" 2>/dev/null
+wait "$DOCKERD" 2>/dev/null
 stop_all
 for n in a b n; do
 	grep -qF "$PW" "$T/$n.log" && fail "the password in $n's log"
