@@ -18,8 +18,8 @@
  * operations (VMware Tools, user docker/tcuser); machinefs's guest image
  * has neither, so the key goes into the VM's extraConfig as
  * guestinfo.machinefs.authorized-keys (with guestinfo.machinefs.hostname)
- * for the guest to read at boot (see README: the guest image has no
- * reader yet).
+ * for the guest image to read at boot through VMware's GuestRPC
+ * (tools/guest-image/README.md, "VMware"; never tried on a real vSphere).
  * TLS: the system CAs ($CURL_CA_BUNDLE), or a pinned certificate
  * thumbprint (vmwarevsphere-thumbprint), or none when the user says
  * vmwarevsphere-insecure. No orphans: the VM's id is saved

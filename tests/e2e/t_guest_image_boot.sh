@@ -4,6 +4,7 @@
 # otherwise) with 1 GiB, 2 vCPUs, a fresh qcow2 data disk, user networking
 # with SSH and 2376 forwarded to 127.0.0.1, QMP, serial to a file; then
 #   - SSH as docker with the key given through fw_cfg, sudo, scp/sftp
+#   - the VMware guestinfo hook is there and did nothing (not VMware)
 #   - os-release, hostname from the command line, no TCP listener yet
 #   - docker info; import a busybox rootfs; docker run --rm IMG echo hi
 #   - the boot2docker profile: DOCKER_HOST tcp:2376 with TLS certificates,
@@ -143,6 +144,16 @@ if gssh netstat -tln | grep -q ':2376 '; then fail "dockerd listens on TCP befor
 gssh sudo /etc/init.d/docker status >/dev/null || fail "/etc/init.d/docker status: not running"
 [ "$(gssh sudo cat /var/lib/boot2docker/authorized_keys)" = "$(cat "$T/key.pub")" ] ||
 	fail "the key is not kept on the data disk"
+# The VMware hook ran at boot and did nothing here: QEMU is not VMware (the
+# real backdoor reader says so: exit 2), no name or key taken, nothing said.
+gssh test -x /usr/lib/machinefs/vmware-guestinfo -a -x /usr/lib/machinefs/vmw-guestinfo ||
+	fail "the VMware guestinfo hook is not in the image"
+rc=0
+gssh /usr/lib/machinefs/vmw-guestinfo guestinfo.machinefs.authorized-keys >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || fail "vmw-guestinfo under QEMU: exit $rc, not 2 (not VMware)"
+if gssh test -e /run/machinefs/guestinfo-hostname; then fail "a guestinfo name was taken under QEMU"; fi
+if grep -q 'vmware guestinfo' "$T/serial.log"; then fail "the VMware hook spoke under QEMU: $(grep 'vmware guestinfo' "$T/serial.log")"; fi
+grep -q 'ssh key from fw_cfg' "$T/serial.log" || fail "boot 1 did not take the fw_cfg key"
 # boot2docker's hostname command (Docker Machine's provisioner uses it)
 gssh sudo /usr/bin/sethostname mfs-renamed || fail "sethostname failed"
 [ "$(gssh hostname)" = mfs-renamed ] || fail "sethostname did not rename"

@@ -20,8 +20,9 @@
 #   OUTDIR/machinefs.iso   isolinux ISO of vmlinuz + initrd.zst (if xorriso
 #                          is installed)
 # Needs: apt-get, apt-cache, dpkg-deb, tar, cpio, xz, zstd, readelf
-# (binutils), depmod (kmod), sha256sum, xorriso (optional); root (device
-# nodes, setuid sudo).
+# (binutils), depmod (kmod), sha256sum, a C compiler with static glibc
+# (cc, libc6-dev: vmw-guestinfo.c, VMware's guestinfo reader), xorriso
+# (optional); root (device nodes, setuid sudo).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,8 +37,9 @@ export SOURCE_DATE_EPOCH LC_ALL=C TZ=UTC
 log() { printf '[%s] guest-image: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for t in apt-get apt-cache dpkg-deb tar cpio xz zstd readelf depmod sha256sum; do
-	command -v "$t" >/dev/null 2>&1 || die "cannot find '$t' (install: apt-get install -y apt dpkg tar cpio xz-utils zstd binutils kmod coreutils)"
+CC=${CC:-cc}
+for t in apt-get apt-cache dpkg-deb tar cpio xz zstd readelf depmod sha256sum "$CC"; do
+	command -v "$t" >/dev/null 2>&1 || die "cannot find '$t' (install: apt-get install -y apt dpkg tar cpio xz-utils zstd binutils kmod coreutils gcc libc6-dev)"
 done
 [ "$(id -u)" = 0 ] || die "must run as root (device nodes and setuid sudo in the cpio)"
 
@@ -69,7 +71,8 @@ pkginfo=$(apt-cache show --no-all-versions $all | awk '
 [ "$(printf '%s\n' "$pkginfo" | wc -l)" -ge "$(printf '%s\n' $all | wc -l)" ] ||
 	die "apt-cache knows only some of: $(echo $all)"
 srchash=$(cd "$here" && find . -type f ! -name '*~' ! -name '*.md' ! -name .gitignore | sort | xargs sha256sum | sha256sum | cut -c1-64)
-key=$(printf '%s\n%s\n%s\niso=%s\n' "$pkginfo" "$srchash" "$SOURCE_DATE_EPOCH" "$iso" | sha256sum | cut -c1-64)
+ccver=$("$CC" --version 2>/dev/null | head -n 1)
+key=$(printf '%s\n%s\n%s\niso=%s\ncc=%s\n' "$pkginfo" "$srchash" "$SOURCE_DATE_EPOCH" "$iso" "$ccver" | sha256sum | cut -c1-64)
 
 outputs="vmlinux vmlinuz initrd initrd.zst"
 [ $iso = no ] || outputs="$outputs machinefs.iso"
@@ -202,6 +205,11 @@ find "$sys/usr/share/ca-certificates" -name '*.crt' | sort | xargs cat >"$img/et
 
 # our files: init scripts, configuration
 cp -R "$here/rootfs/." "$img/"
+# VMware's guestinfo reader (rootfs/usr/lib/machinefs/vmware-guestinfo runs
+# it at boot): static, so it needs nothing from the image's libraries.
+"$CC" -std=c11 -O2 -Wall -Wextra -Werror -static -s \
+	-o "$img/usr/lib/machinefs/vmw-guestinfo" "$here/vmw-guestinfo.c" ||
+	die "cannot compile vmw-guestinfo.c (needs gcc and libc6-dev)"
 mkdir -p "$img/dev" "$img/proc" "$img/sys" "$img/run" "$img/tmp" "$img/mnt" \
 	"$img/root" "$img/home/docker/.ssh" "$img/var/log" "$img/var/lib/docker" \
 	"$img/var/lib/boot2docker" "$img/var/lib/sudo" "$img/etc/docker" \
