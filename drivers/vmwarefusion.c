@@ -13,14 +13,19 @@
  * Docker Machine's template, `vmware-vdiskmanager -c -t 0 -s SIZEMB -a
  * lsilogic NAME.vmdk`, `vmrun start NAME.vmx nogui`, the address awaited
  * (below) and port 22 (Docker Machine goes on without it after the wait),
- * then the key goes in by VMware guest operations, as the guest user with
- * the guest password (options vmwarefusion-ssh-user/-password, defaults
- * docker/tcuser; these need VMware Tools in the guest, which boot2docker
- * has and machinefs's guest image has not): directoryExistsInGuest
- * /var/lib/boot2docker, CopyFileFromHostToGuest userdata.tar (the
- * "boot2docker, this is vmware speaking" key tar), runScriptInGuest to
- * unpack it and move it to /var/lib/boot2docker, enableSharedFolders, and
- * on macOS /Users shared and mounted unless vmwarefusion-no-share.
+ * The key: the .vmx carries guestinfo.machinefs.authorized-keys (and
+ * guestinfo.machinefs.hostname), which machinefs's guest image reads at
+ * boot through VMware's GuestRPC (tools/guest-image: the same mechanism as
+ * vmwarevsphere's extraConfig; the image has no VMware Tools). With a
+ * boot2docker-url of the user's (boot2docker: VMware Tools, no guestinfo
+ * reader) the key also goes in Docker Machine's way, by VMware guest
+ * operations as the guest user with the guest password (options
+ * vmwarefusion-ssh-user/-password, defaults docker/tcuser):
+ * directoryExistsInGuest /var/lib/boot2docker, CopyFileFromHostToGuest
+ * userdata.tar (the "boot2docker, this is vmware speaking" key tar),
+ * runScriptInGuest to unpack it and move it to /var/lib/boot2docker,
+ * enableSharedFolders, and on macOS /Users shared and mounted unless
+ * vmwarefusion-no-share.
  *
  * The address: the MAC in the .vmx (ethernet0.generatedAddress, written
  * by VMware at power-on), looked up in the vmnet DHCP servers' fixed hosts
@@ -593,10 +598,31 @@ static int fusion_precreate(struct driver_ctx *ctx)
 	return 0;
 }
 
-/* Docker Machine's .vmx template, our values. */
+/* A .vmx value: '"', '|' and bytes outside printable ASCII as |XX. */
+static void vmx_value(struct strbuf *sb, const char *v)
+{
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (*c == '"' || *c == '|' || *c < 0x20 || *c > 0x7e)
+			strbuf_addf(sb, "|%02X", *c);
+		else
+			strbuf_addch(sb, (char)*c);
+	}
+}
+
+/* Docker Machine's .vmx template, our values, and the guestinfo settings
+ * the guest image reads at boot (the public key, the name). */
 static int write_vmx(struct driver_ctx *ctx, const char *vmx)
 {
 	const struct fusion_priv *p = ctx->priv;
+	char pubpath[PATH_MAX + 8];
+	snprintf(pubpath, sizeof(pubpath), "%s.pub", ctx->base->ssh_key_path);
+	struct strbuf pub = STRBUF_INIT;
+	int rc = read_file(pubpath, &pub, ctx->err);
+	if (rc) {
+		strbuf_release(&pub);
+		return rc;
+	}
+	strbuf_rtrim(&pub);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb,
 		    "\n.encoding = \"UTF-8\"\nconfig.version = \"8\"\ndisplayName = \"%s\"\n"
@@ -632,8 +658,14 @@ static int write_vmx(struct driver_ctx *ctx, const char *vmx)
 		    "virtualHW.version = \"10\"\nmsg.autoanswer = \"TRUE\"\nuuid.action = \"create\"\n"
 		    "numvcpus = \"%d\"\nhgfs.mapRootShare = \"FALSE\"\nhgfs.linkRootShare = \"FALSE\"\n",
 		    p->memory, ctx->machine, p->cpu);
-	int rc = write_file_atomic(vmx, sb.buf, sb.len, 0644, ctx->err);
+	strbuf_addstr(&sb, "guestinfo.machinefs.authorized-keys = \"");
+	vmx_value(&sb, strbuf_str(&pub));
+	strbuf_addstr(&sb, "\"\nguestinfo.machinefs.hostname = \"");
+	vmx_value(&sb, ctx->machine);
+	strbuf_addstr(&sb, "\"\n");
+	rc = write_file_atomic(vmx, sb.buf, sb.len, 0644, ctx->err);
 	strbuf_release(&sb);
+	strbuf_release(&pub);
 	return rc;
 }
 
@@ -696,7 +728,12 @@ static int fusion_create(struct driver_ctx *ctx)
 	driver_say(ctx, "Starting %s...", ctx->machine);
 	if ((rc = VMRUN(ctx, NULL, "start", vmx, "nogui")) || (rc = wait_ip(ctx)))
 		return rc;
-	/* The key goes in through VMware Tools, as the guest user. */
+	if (!*p->b2d_url) {
+		driver_log(ctx, "the SSH key is in the .vmx (guestinfo.machinefs.authorized-keys): the guest image reads it at boot");
+		return 0;
+	}
+	/* A user's image (boot2docker): the key goes in through VMware Tools,
+	 * as the guest user. */
 	driver_say(ctx, "Copying the SSH key into the guest as '%s' (VMware guest operations)...",
 		   ctx->base->ssh_user);
 	snprintf(tar, sizeof(tar), "%s/userdata.tar", ctx->dir);

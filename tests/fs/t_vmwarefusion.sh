@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The vmwarefusion driver against a fake vmrun/vmware-vdiskmanager
 # (tests/fakevmware) that records every call: the exact create sequence
-# (the .vmx, the disk, start, the address from the DHCP leases, the key
-# copied in by guest operations), config.json's Driver keys, state from
+# (the .vmx, the disk, start, the address from the DHCP leases; the key in
+# the .vmx's guestinfo for our guest image, and also copied in by guest
+# operations for a user's boot2docker image), config.json's Driver keys, state from
 # `vmrun list`, stop (soft, then hard)/start/kill/restart/rm, bad options,
 # a store written by Docker Machine, the guest password masked. No VMware
 # is ever run; the fake has never been compared with one.
@@ -141,9 +142,27 @@ umount_fs; export PATH=$SRCDIR/tests/fakevmware:$PATH; FUSION_DISK_SIZE=4096 mou
 
 # --- Create: the exact sequence. Nothing answers SSH on the guest's
 # address, so provisioning fails after the driver's create. ---
+# Our guest image (the default): the key is in the .vmx's guestinfo, which
+# the image reads at boot; no guest operations (it has no VMware Tools).
+reset_calls
+M=$MNT/fu6
+mkdir $M
+put $M/driver vmwarefusion 2>/dev/null
+D=$STORE/machines/fu6
+expect_eq "create sequence (our image)" "$(calls | grep -v getGuestIPAddress)" "vmware-vdiskmanager -c -t 0 -s 4096MB -a lsilogic STORE/machines/fu6/fu6.vmdk
+vmrun -T ws start STORE/machines/fu6/fu6.vmx nogui"
+expect_eq "vmx guestinfo key" "$(sed -n 's/^guestinfo.machinefs.authorized-keys = "\(.*\)"$/\1/p' $D/fu6.vmx)" "$(cat $D/id_ed25519.pub)"
+expect_eq "vmx guestinfo name" "$(grep '^guestinfo.machinefs.hostname ' $D/fu6.vmx)" 'guestinfo.machinefs.hostname = "fu6"'
+expect_eq "iso (our image)" "$(cat $D/boot2docker.iso)" "a boot image"
+grep -q "guestinfo.machinefs.authorized-keys" $M/log && ok || fail "the log does not say where the key went"
+rmdir $M && ok || fail "rmdir fu6"
+
+# A user's boot2docker image: the key also goes in Docker Machine's way.
+echo "a boot2docker image" > $T/b2d.iso
 reset_calls
 M=$MNT/fu1
 mkdir $M
+put $M/options/vmwarefusion-boot2docker-url "file://$T/b2d.iso"
 put $M/options/vmwarefusion-cpu-count 2
 put $M/options/vmwarefusion-memory-size 2048
 put $M/options/vmwarefusion-ssh-password "s3cret guest pw"
@@ -161,9 +180,9 @@ expect_eq "ip from the lease" "$(jq -r .Driver.IPAddress $D/config.json)" "127.0
 # The .vmx: Docker Machine's template with our values.
 expect_eq "vmx values" "$(grep -E '^(displayName|memsize|numvcpus|sata0:1.fileName|scsi0:0.fileName|guestOS|ethernet0.connectionType) ' $D/fu1.vmx | tr '\n' '|')" \
 	"displayName = \"fu1\"|ethernet0.connectionType = \"nat\"|guestOS = \"other3xlinux-64\"|sata0:1.fileName = \"$S/machines/fu1/boot2docker.iso\"|memsize = \"2048\"|scsi0:0.fileName = \"fu1.vmdk\"|numvcpus = \"2\"|"
-# 59 lines of the template, 2 that VMware (the fake) adds at power-on.
-expect_eq "vmx lines" "$(grep -c ' = ' $D/fu1.vmx)" "61"
-expect_eq "iso copied" "$(cat $D/boot2docker.iso)" "a boot image"
+# 59 lines of the template, 2 of guestinfo, 2 that VMware (the fake) adds at power-on.
+expect_eq "vmx lines" "$(grep -c ' = ' $D/fu1.vmx)" "63"
+expect_eq "iso copied" "$(cat $D/boot2docker.iso)" "a boot2docker image"
 expect_eq "disk made" "$(grep -c lsilogic $D/fu1.vmdk)" "1"
 # The key went in: the tar unpacked in the guest holds the public key.
 G=$FAKEVMWARE_DIR/guest/fu1
@@ -198,6 +217,7 @@ knobs
 
 # A wrong guest password: vmrun's error, one line.
 mkdir $MNT/fu3
+put $MNT/fu3/options/vmwarefusion-boot2docker-url $T/b2d.iso
 put $MNT/fu3/options/vmwarefusion-ssh-password wrong
 expect_errno EIO put $MNT/fu3/driver vmwarefusion
 expect_eq "wrong guest password" "$(cat $MNT/fu3/error)" \
