@@ -511,7 +511,8 @@ static void token_drop(struct etcd *e, unsigned gen)
 	pthread_mutex_unlock(&e->auth_lock);
 }
 
-/* post_once with the user's token, taken again once if etcd refuses it. */
+/* post_once with the user's token, taken again if etcd refuses it (it
+ * expired; at most twice: a token may expire again on a slow machine). */
 static int post(struct etcd *e, const char *path, const cJSON *body, struct strbuf *out,
 		struct stream *st, char *err)
 {
@@ -519,7 +520,7 @@ static int post(struct etcd *e, const char *path, const cJSON *body, struct strb
 	if (!json)
 		abort();
 	int rc = 0;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 3; attempt++) {
 		char *tok = NULL;
 		unsigned gen = 0;
 		if (e->user && (rc = token_get(e, &tok, &gen, err)))

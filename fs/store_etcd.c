@@ -207,6 +207,13 @@ int store_etcd_secure(struct etcd_store *es, const struct etcd_security *sec,
 	return 0;
 }
 
+/* Secrets at rest (fs/seal.h). The rule for every path between the
+ * working copy and etcd: a value put under PREFIX goes through to_etcd()
+ * (sealed when secret; refused without the key on a sealed store), a
+ * value read from etcd into a file through from_etcd() (opened with the
+ * key; left sealed without it), and "does etcd hold this file already"
+ * is remote_same() (the raw values differ each time: a fresh nonce). */
+
 /* Files that stay readable without the key: certificates, public keys,
  * host-key pins; the records (config.json, machinefs.json) have their
  * secret fields sealed one by one. */
