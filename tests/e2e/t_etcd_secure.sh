@@ -165,8 +165,33 @@ TOKEN="dop_v1_$(openssl rand -hex 16)"
 mkdir $A/m1 && ok || fail "mkdir on a"
 put $A/m1/options/url tcp://127.0.0.1:2376
 put $A/m1/driver none && ok || fail "create on a: $(cat $A/m1/error)"
-# A machine not made yet whose options hold a secret.
-mkdir $A/d0 && put $A/d0/options/digitalocean-access-token "$TOKEN" && ok || fail "secret option on a"
+# A machine whose options hold a secret, and its config.json too: a
+# digitalocean create against an API that lists the region (pre-create
+# passes, the record with Driver.AccessToken is saved) and refuses the rest.
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def answer(self, code, body):
+        self.send_response(code); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        self.answer(200, b"{\"regions\": [{\"slug\": \"nyc3\", \"available\": true}]}")
+    def do_POST(self):
+        self.answer(422, b"{\"id\": \"unprocessable_entity\", \"message\": \"no droplets here\"}")
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()' >"$T/doapi.port" &
+DOAPI=$!
+until_true test -s "$T/doapi.port" || fail "the fake digitalocean api did not start"
+mkdir $A/d0 && put $A/d0/options/digitalocean-access-token "$TOKEN" &&
+	put $A/d0/options/digitalocean-region nyc3 &&
+	put $A/d0/options/digitalocean-api-url "http://127.0.0.1:$(cat "$T/doapi.port")" && ok ||
+	fail "secret option on a"
+put $A/d0/driver digitalocean 2>/dev/null && fail "digitalocean create succeeded" || ok
+grep -qF "\"AccessToken\": \"$TOKEN\"" $T/a.cache/machines/d0/config.json && ok ||
+	fail "no AccessToken in d0's config.json: $(cat $A/d0/error)"
+kill $DOAPI; wait $DOAPI 2>/dev/null
 expect_eq "m1 on a" "$(cat $A/m1/state)" Running
 
 step ciphertext
@@ -176,6 +201,7 @@ grep -c "BEGIN CERTIFICATE" "$T/dump" >/dev/null && ok || fail "no certificate i
 grep -q "PRIVATE KEY" "$T/dump" && fail "a private key in plain text in etcd" || ok
 grep -qF "$TOKEN" "$T/dump" && fail "the token in plain text in etcd" || ok
 grep -q '"digitalocean-access-token": "machinefs-sealed:v1:' "$T/dump" && ok || fail "the option is not sealed"
+grep -q '"AccessToken": "machinefs-sealed:v1:' "$T/dump" && ok || fail "config.json's AccessToken is not sealed"
 for k in machines/m1/key.pem certs/ca-key.pem certs/key.pem; do
 	head=$("${CTL[@]}" get --print-value-only "/team-$$/$k" | head -c 4)
 	expect_eq "$k sealed" "$head" MFSE
@@ -188,6 +214,8 @@ mount_at b "$TLS,etcd-user=root,etcd-secrets-key=$T/key" MACHINEFS_ETCD_PASSWORD
 expect_eq "m1 on b" "$(cat $B/m1/state)" Running
 grep -qF "\"digitalocean-access-token\": \"$TOKEN\"" $T/b.cache/machines/d0/machinefs.json &&
 	ok || fail "the secret option is not open in b's working copy"
+grep -qF "\"AccessToken\": \"$TOKEN\"" $T/b.cache/machines/d0/config.json &&
+	ok || fail "AccessToken is not open in b's working copy"
 expect_eq "key.pem same on b" "$(cat $B/m1/certs/key.pem)" "$(cat $A/m1/certs/key.pem)"
 ( . $B/m1/env
   expect_eq "DOCKER_HOST on b" "$DOCKER_HOST" tcp://127.0.0.1:2376
@@ -240,7 +268,8 @@ expect_eq "ca.pem without the key" "$(cat $N/m1/certs/ca.pem)" "$(cat $A/m1/cert
 expect_errno EACCES cat $N/m1/certs/key.pem
 grep -q "key.pem: the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them" $N/m1/log &&
 	ok || fail "no reason for key.pem in the log: $(tail -n 3 $N/m1/log)"
-grep -qF "$TOKEN" $T/n.cache/machines/d0/machinefs.json && fail "the token without the key" || ok
+grep -qF "$TOKEN" $T/n.cache/machines/d0/machinefs.json $T/n.cache/machines/d0/config.json &&
+	fail "the token without the key" || ok
 expect_errno EACCES put $N/m1/ctl stop
 expect_eq "error of a command without the key" "$(cat $N/m1/error)" \
 	"the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them"
