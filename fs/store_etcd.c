@@ -719,6 +719,46 @@ static bool split_key(struct etcd_store *es, const char *key, const char *kind, 
 	return !*file || (**file && **file != '.' && !strchr(*file, '/'));
 }
 
+/* The store was used without a key until now: what it holds in clear
+ * that is secret (the CA key, machines' keys, secret fields) is sealed,
+ * each key in its own transaction that holds only if the value is still
+ * the one read. */
+static int seal_existing(struct etcd_store *es, char *err)
+{
+	static const char *const kinds[] = { "certs/", "machines/" };
+	int rc = 0, n = 0;
+	for (size_t k = 0; k < 2 && !rc; k++) {
+		char pfx[512];
+		snprintf(pfx, sizeof(pfx), "%s%s", es->prefix, kinds[k]);
+		struct etcd_kvs kvs;
+		rc = etcd_range(es->e, pfx, false, &kvs, err);
+		for (size_t i = 0; !rc && i < kvs.n; i++) {
+			const struct etcd_kv *kv = &kvs.v[i];
+			const char *file = strrchr(kv->key, '/') + 1;
+			if (*file == '.' || strlen((const char *)kv->val) != kv->len)
+				continue; /* not a file; binary: not a PEM or a record */
+			struct strbuf val = STRBUF_INIT;
+			rc = to_etcd(es, kv->key, file, kv->val, kv->len, &val, err);
+			if (!rc && (val.len != kv->len || memcmp(val.buf, kv->val, kv->len))) {
+				struct etcd_txn t;
+				etcd_txn_init(&t);
+				etcd_txn_value_is(&t, kv->key, (const char *)kv->val);
+				etcd_txn_put(&t, kv->key, val.buf, val.len, 0);
+				bool ok = false;
+				rc = etcd_txn_commit(es->e, &t, &ok, NULL, err);
+				etcd_txn_release(&t);
+				n += ok;
+			}
+			strbuf_release(&val);
+		}
+		etcd_kvs_clear(&kvs);
+	}
+	if (!rc && n)
+		fprintf(stderr, "machinefs: %d secret value%s in etcd sealed with the new secrets key\n", n,
+			n == 1 ? "" : "s");
+	return rc;
+}
+
 /* PREFIX/secrets-check: a known text sealed with the store's key. Its
  * presence marks the store sealed; our key must open it; the first mount
  * with a key writes it. */
@@ -761,7 +801,7 @@ static int check_key(struct etcd_store *es, char *err)
 			return rc;
 		if (ok) {
 			es->sealed = true;
-			return 0;
+			return seal_existing(es, err);
 		}
 		/* Another mount marked it first: check against that one. */
 	}

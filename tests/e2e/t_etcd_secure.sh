@@ -12,7 +12,8 @@
 # secret files, changes and commands with one line naming the option; a
 # wrong key or a key file others may read is refused. `. env && docker
 # info` works through the second mount, not through the one without key. An expired etcd
-# token (ttl 2 s) is taken again.
+# token (ttl 2 s) is taken again. A store used without a key until the
+# first mount with one: what it held in clear is sealed then.
 . "$SRCDIR/tests/fs/lib.sh"
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
 export ETCDCTL_API=3
@@ -160,7 +161,16 @@ until_true() {
 
 step mount a
 A=$T/a B=$T/b N=$T/n
+# The store starts without a key (its CA and m0's key in clear); the first
+# mount with a key seals them.
+step plain mount
+mount_at p "$TLS,etcd-user=root,etcd-password-file=$T/pw"
+mkdir $T/p/m0 && put $T/p/m0/options/url tcp://127.0.0.1:2376 && put $T/p/m0/driver none && ok ||
+	fail "create m0 without a key: $(cat $T/p/m0/error)"
+"${CTL[@]}" get --prefix "/team-$$/" | grep -q "PRIVATE KEY" && ok || fail "no key in clear before the secrets key"
+fusermount3 -u $T/p && wait "${PIDS[0]}" && ok || fail "unmount p"
 mount_at a "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/key"
+grep -q "secret values in etcd sealed with the new secrets key" $T/a.log && ok || fail "a sealed nothing: $(cat $T/a.log)"
 TOKEN="dop_v1_$(openssl rand -hex 16)"
 mkdir $A/m1 && ok || fail "mkdir on a"
 put $A/m1/options/url tcp://127.0.0.1:2376
@@ -202,7 +212,7 @@ grep -q "PRIVATE KEY" "$T/dump" && fail "a private key in plain text in etcd" ||
 grep -qF "$TOKEN" "$T/dump" && fail "the token in plain text in etcd" || ok
 grep -q '"digitalocean-access-token": "machinefs-sealed:v1:' "$T/dump" && ok || fail "the option is not sealed"
 grep -q '"AccessToken": "machinefs-sealed:v1:' "$T/dump" && ok || fail "config.json's AccessToken is not sealed"
-for k in machines/m1/key.pem certs/ca-key.pem certs/key.pem; do
+for k in machines/m0/key.pem machines/m1/key.pem certs/ca-key.pem certs/key.pem; do
 	head=$("${CTL[@]}" get --print-value-only "/team-$$/$k" | head -c 4)
 	expect_eq "$k sealed" "$head" MFSE
 done
@@ -262,7 +272,7 @@ refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey
 step mount n
 # Without the key: the machines and their public files, nothing secret, no change.
 mount_at n "$TLS,etcd-user=root,etcd-password-file=$T/pw"
-expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m1 m2 web "
+expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m0 m1 m2 web "
 expect_eq "state without the key" "$(cat $N/m1/state)" Running
 expect_eq "ca.pem without the key" "$(cat $N/m1/certs/ca.pem)" "$(cat $A/m1/certs/ca.pem)"
 expect_errno EACCES cat $N/m1/certs/key.pem
@@ -276,13 +286,13 @@ expect_eq "error of a command without the key" "$(cat $N/m1/error)" \
 (. $N/web/env && timeout 30 docker info >/dev/null 2>&1) && fail "docker info through a mount without the key" || ok
 expect_errno EACCES mkdir $N/m3
 expect_eq "m1 still Running on a" "$(cat $A/m1/state)" Running
-expect_eq "no m3 on a" "$(ls $A | tr '\n' ' ')" "d0 m1 m2 web "
+expect_eq "no m3 on a" "$(ls $A | tr '\n' ' ')" "d0 m0 m1 m2 web "
 
 step stop
 kill "$DOCKERD" 2>/dev/null
 wait "$DOCKERD" 2>/dev/null
 stop_all
-for n in a b n; do
+for n in p a b n; do
 	grep -qF "$PW" "$T/$n.log" && fail "the password in $n's log"
 	grep -qF "$PW" "$T/$n.cache"/machines/*/machinefs.log 2>/dev/null && fail "the password in $n's machine logs"
 	if grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/$n.log" >/dev/null; then
