@@ -243,11 +243,20 @@ static bool backing_path(struct node *n, char *buf, size_t len)
 	return false;
 }
 
-/* A key or certificate sealed in the store (fs/seal.h) that this mount
- * has no key for: EACCES, the reason in the machine's log. */
+/* A key or secret option sealed in the store (fs/seal.h) that this
+ * mount has no key for: EACCES, the reason in the machine's log. */
 static int node_sealed(struct node *n)
 {
 	char path[PATH_MAX + 16];
+	if (n->kind == N_OPTION) {
+		struct strbuf sb = STRBUF_INIT;
+		bool sealed = machine_option_raw(n->m, n->leaf, &sb) && seal_text_is_sealed(strbuf_str(&sb));
+		strbuf_release(&sb);
+		if (!sealed)
+			return 0;
+		machine_log(n->m, "options/%s: %s", n->leaf, SEAL_LOCKED);
+		return -EACCES;
+	}
 	if ((n->kind != N_CERT && n->kind != N_SSH_FILE) || !backing_path(n, path, sizeof(path)) ||
 	    !*path || !seal_file_is_sealed(path))
 		return 0;

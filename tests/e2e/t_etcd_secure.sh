@@ -280,6 +280,10 @@ grep -q "key.pem: the store's secrets are encrypted: mount with -o etcd-secrets-
 	ok || fail "no reason for key.pem in the log: $(tail -n 3 $N/m1/log)"
 grep -qF "$TOKEN" $T/n.cache/machines/d0/machinefs.json $T/n.cache/machines/d0/config.json &&
 	fail "the token without the key" || ok
+expect_errno EACCES cat $N/d0/options/digitalocean-access-token
+grep -q "options/digitalocean-access-token: the store's secrets are encrypted" $N/d0/log &&
+	ok || fail "no reason for the option in the log: $(tail -n 3 $N/d0/log)"
+expect_eq "a public option without the key" "$(cat $N/d0/options/digitalocean-region)" nyc3
 expect_errno EACCES put $N/m1/ctl stop
 expect_eq "error of a command without the key" "$(cat $N/m1/error)" \
 	"the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them"
