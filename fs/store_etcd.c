@@ -333,19 +333,17 @@ static void open_fields(struct etcd_store *es, const char *key, cJSON *j, char *
 			snprintf(aad, sizeof(aad), "%s#%s", key, path);
 			struct strbuf sb = STRBUF_INIT;
 			if (!seal_text_open(&es->key, aad, it->valuestring, &sb, err)) {
-				json_put_str(j, it->string, strbuf_str(&sb));
-				*changed = true;
+				/* In place: the walk goes on from it (a key may repeat). */
+				if (cJSON_SetValuestring(it, strbuf_str(&sb)))
+					*changed = true;
 			} else {
 				fprintf(stderr, "machinefs: %s\n", err);
 			}
 			if (sb.len)
 				OPENSSL_cleanse(sb.buf, sb.len);
 			strbuf_release(&sb);
-			it = cJSON_GetObjectItemCaseSensitive(j, path + l + (l ? 1 : 0));
 		}
 		path[l] = '\0';
-		if (!it)
-			break;
 	}
 }
 
