@@ -5,9 +5,15 @@
 # passwd/group), so what is tested is what boots.
 #
 # QEMU emulates no VMware GuestRPC, so the backdoor reader itself cannot be
-# exercised here: the hook is given a STAND-IN reader (a shell script that
-# serves files, same contract as vmw-guestinfo: exit 0 + value, 1 unset, 2
-# not VMware). The real reader is only run for its "not on VMware" answer.
+# exercised against VMware here: the hook is given a STAND-IN reader (a
+# shell script that serves files, same contract as vmw-guestinfo: exit 0 +
+# value, 1 unset, 2 not VMware); the real reader is run in the image only
+# for its "not on VMware" answer. Its protocol code is run (on the host,
+# with ASan+UBSan) against a SIMULATED host (tests/fixtures/vmw_fakehost.c,
+# written from the protocol's descriptions, never compared with VMware):
+# values of every length around the 4-byte chunks, binary bytes, 64 KiB
+# and one more, unset, a checkpoint mid-reply (retried), a host without
+# cookies, another hypervisor (nothing sent), a closed backdoor (fault).
 # Checked: nothing at all off VMware or with nothing set; a valid key and
 # name installed with the right owner and modes; hostile values (several
 # keys mixed with garbage, authorized_keys options, shell metacharacters,
@@ -21,7 +27,7 @@ GUEST=${MACHINEFS_GUEST_CACHE:-/var/cache/machinefs/guest}
 
 say() { echo "t_guest_image_guestinfo: $*"; }
 fail() { echo "t_guest_image_guestinfo: FAIL: $*" >&2; exit 1; }
-for t in cpio chroot ssh-keygen; do command -v "$t" >/dev/null || fail "missing '$t'"; done
+for t in cpio chroot ssh-keygen cc cmp; do command -v "$t" >/dev/null || fail "missing '$t'"; done
 [ "$(id -u)" = 0 ] || fail "needs root (chroot)"
 
 T=$(mktemp -d /tmp/mfs-guestinfo-XXXXXX)
@@ -67,6 +73,43 @@ no_pwn() {
 		[ ! -e "$f" ] || fail "$1: a hostile value ran: $f exists"
 	done
 }
+
+# ---- the reader's protocol code against the simulated host
+cc -std=c11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror \
+	-o "$T/reader-fakehost" "$SRCDIR/tests/fixtures/vmw_fakehost.c" || fail "cannot build the reader with the simulated host"
+FH=$T/fakehost
+mkdir -p "$FH"
+fh() { # fh MODE NAME: sets RC; stdout in $T/fh.out, the host's log in $T/fh.log
+	: >"$T/fh.log"
+	RC=0
+	FAKEHOST_DIR=$FH FAKEHOST_LOG=$T/fh.log FAKEHOST_MODE=$1 "$T/reader-fakehost" "$2" >"$T/fh.out" 2>"$T/fh.err" || RC=$?
+}
+for n in 0 1 2 3 4 5 6 7 8 9 13 1000 65536; do
+	head -c "$n" /dev/urandom >"$FH/guestinfo.v$n"
+	fh "" "guestinfo.v$n"
+	[ $RC = 0 ] || fail "simulated host: a $n-byte value: exit $RC $(cat "$T/fh.err")"
+	cmp -s "$T/fh.out" "$FH/guestinfo.v$n" || fail "simulated host: a $n-byte value came back changed"
+done
+[ "$(tr '\n' '|' <"$T/fh.log")" = "open cookie|command info-get guestinfo.v65536|close|" ] ||
+	fail "simulated host: the exchange was $(cat "$T/fh.log")"
+head -c 65537 /dev/zero >"$FH/guestinfo.big"
+fh "" guestinfo.big
+[ $RC = 4 ] && [ ! -s "$T/fh.out" ] || fail "simulated host: 64 KiB + 1: exit $RC"
+fh "" guestinfo.unset
+[ $RC = 1 ] && [ ! -s "$T/fh.out" ] || fail "simulated host: unset: exit $RC"
+fh checkpoint guestinfo.v13
+[ $RC = 0 ] && cmp -s "$T/fh.out" "$FH/guestinfo.v13" || fail "simulated host: checkpoint: exit $RC"
+[ "$(grep -c '^open' "$T/fh.log")" = 2 ] || fail "simulated host: checkpoint not retried: $(cat "$T/fh.log")"
+fh no-cookie guestinfo.v5
+[ $RC = 0 ] && cmp -s "$T/fh.out" "$FH/guestinfo.v5" || fail "simulated host: no cookies: exit $RC"
+grep -qx open "$T/fh.log" || fail "simulated host: no open without cookie: $(cat "$T/fh.log")"
+fh not-vmware guestinfo.v5
+[ $RC = 2 ] && [ ! -s "$T/fh.log" ] || fail "simulated host: another hypervisor: exit $RC, host saw $(cat "$T/fh.log")"
+fh no-backdoor guestinfo.v5
+[ $RC = 5 ] || fail "simulated host: a closed backdoor: exit $RC $(cat "$T/fh.err")"
+fh "" 'guestinfo.v5;reboot'
+[ $RC = 64 ] && [ ! -s "$T/fh.log" ] || fail "simulated host: a bad name: exit $RC"
+say "reader vs a simulated host: 13 lengths exact, > 64 KiB refused, unset, checkpoint retried, no cookies, other hypervisor, fault"
 
 ssh-keygen -q -t ed25519 -N '' -C k1 -f "$T/k1"
 ssh-keygen -q -t rsa -b 2048 -N '' -C k2 -f "$T/k2"
