@@ -11,47 +11,21 @@
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
 export ETCDCTL_API=3
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 30000))
-		case " ${USED:-} " in *" $p "*) continue ;; esac
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
-	done
-}
+. "$SRCDIR/tests/e2e/etcd_cluster.sh"
 
-ETCD_PIDS=() PIDS=() MNTS=()
+PIDS=() MNTS=()
 stop_all() {
 	for i in "${!MNTS[@]}"; do
 		fusermount3 -u "${MNTS[$i]}" 2>/dev/null || umount -l "${MNTS[$i]}" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	PIDS=() ETCD_PIDS=() MNTS=()
+	etcd_stop_cluster
+	PIDS=() MNTS=()
 }
 trap 'stop_all; cleanup' EXIT
 
-# The cluster: three members, client and peer ports free on 127.0.0.1.
-CLUSTER= EPS=
-for i in 1 2 3; do
-	C[$i]=$(free_port) P[$i]=$(free_port)
-	CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
-	EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
-done
-for i in 1 2 3; do
-	etcd --name e$i --data-dir "$T/etcd$i" \
-		--listen-client-urls "http://127.0.0.1:${C[$i]}" --advertise-client-urls "http://127.0.0.1:${C[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-token "mfs-$$" --initial-cluster-state new \
-		>"$T/etcd$i.log" 2>&1 &
-	ETCD_PIDS+=($!)
-done
-healthy=
-for _ in $(seq 100); do
-	etcdctl --endpoints "$EPS" endpoint health >/dev/null 2>&1 && { healthy=1; break; }
-	sleep 0.2
-done
-[ -n "$healthy" ] || { tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1; }
+# The cluster: three members on 127.0.0.1.
+etcd_start_cluster http || exit 1
 ok
 SPEC="etcd://$EPS/team-$$"
 

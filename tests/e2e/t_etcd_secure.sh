@@ -20,23 +20,14 @@ export ETCDCTL_API=3
 
 step() { echo "$(date +%T) $*"; }
 
-free_port() {
-	local p
-	while :; do
-		p=$((18100 + RANDOM % 500)) # etcdsec's ports: below the ephemeral range
-		case " ${USED:-} " in *" $p "*) continue ;; esac
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
-	done
-}
-
-ETCD_PIDS=() PIDS=() MNTS=()
+PIDS=() MNTS=()
 stop_all() {
 	for i in "${!MNTS[@]}"; do
 		fusermount3 -u "${MNTS[$i]}" 2>/dev/null || umount -l "${MNTS[$i]}" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	PIDS=() ETCD_PIDS=() MNTS=()
+	etcd_stop_cluster
+	PIDS=() MNTS=()
 }
 DOCKERD=
 trap '[ -n "$DOCKERD" ] && kill "$DOCKERD" 2>/dev/null; stop_all; cleanup' EXIT
@@ -64,45 +55,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X
 
 step cluster
 # The cluster: three members, https for clients, plain peers on loopback.
-# A member whose port was taken meanwhile exits: start again on others.
-start_cluster() {
-	CLUSTER= EPS=
-	for i in 1 2 3; do
-		C[$i]=$(free_port) P[$i]=$(free_port)
-		CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
-		EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
-	done
-	for i in 1 2 3; do
-		rm -rf "$T/etcd$i"
-		etcd --name e$i --data-dir "$T/etcd$i" \
-			--listen-client-urls "https://127.0.0.1:${C[$i]}" --advertise-client-urls "https://127.0.0.1:${C[$i]}" \
-			--cert-file "$X/server.pem" --key-file "$X/server-key.pem" --trusted-ca-file "$X/ca.pem" \
-			--client-cert-auth --auth-token simple --auth-token-ttl 2 \
-			--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
-			--initial-cluster "$CLUSTER" --initial-cluster-token "mfs-$$" --initial-cluster-state new \
-			>"$T/etcd$i.log" 2>&1 &
-		ETCD_PIDS+=($!)
-	done
-	CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
-	# Bounded: up to 90 s however slow each etcdctl (a full disk stops etcd).
-	local start=$SECONDS p
-	while [ $((SECONDS - start)) -lt 90 ]; do
-		"${CTL[@]}" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && return 0
-		for p in "${ETCD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || return 2; done
-		sleep 0.2
-	done
-	return 1
-}
-healthy=
-for attempt in 1 2 3; do
-	start_cluster && { healthy=1; break; }
-	rc=$?
-	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	ETCD_PIDS=()
-	[ $rc -eq 2 ] || break
-	grep -h "address already in use" "$T"/etcd*.log
-done
-[ -n "$healthy" ] || { tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1; }
+etcd_ctl() { etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem" "$@"; }
+. "$SRCDIR/tests/e2e/etcd_cluster.sh"
+etcd_start_cluster https --cert-file "$X/server.pem" --key-file "$X/server-key.pem" \
+	--trusted-ca-file "$X/ca.pem" --client-cert-auth --auth-token simple --auth-token-ttl 2 || exit 1
+CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
 PW="pw-$RANDOM-$$-sekrit"
 { "${CTL[@]}" role add root && "${CTL[@]}" user add "root:$PW" && "${CTL[@]}" user grant-role root root &&
   "${CTL[@]}" auth enable; } >"$T/auth.log" 2>&1 && ok || { cat "$T/auth.log"; fail "auth enable"; exit 1; }
