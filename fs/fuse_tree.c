@@ -26,6 +26,7 @@
 #include "fs/progress.h"
 #include "fs/machine.h"
 #include "fs/render.h"
+#include "fs/store_backend.h"
 #include "lib/fileutil.h"
 
 static struct store *g_store;
@@ -1191,6 +1192,7 @@ static void *mfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->nullpath_ok = 1;
 	g_fuse = fuse_get_context()->fuse;
 	store_set_notify(g_store, tree_notify, NULL);
+	store_be_start(g_store); /* the etcd store's watch and lease threads */
 	if (g_refresh_interval >= 0)
 		store_refresher_start(g_store, g_refresh_interval);
 	return NULL;

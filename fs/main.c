@@ -42,6 +42,9 @@ struct options {
 	char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 	char *etcd_password; /* refused: argv is public */
 	char *etcd_secrets_key;
+	char *import;       /* --import DIR: a local store into etcd */
+	char *export;       /* --export DIR: etcd's machines into a local store */
+	int force;
 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -59,6 +62,11 @@ static const struct fuse_opt option_spec[] = {
 	OPT("etcd-password-file=%s", etcd_password_file),
 	OPT("etcd-password=%s", etcd_password),
 	OPT("etcd-secrets-key=%s", etcd_secrets_key),
+	OPT("--import %s", import),
+	OPT("--import=%s", import),
+	OPT("--export %s", export),
+	OPT("--export=%s", export),
+	OPT("--force", force),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -113,8 +121,14 @@ static void usage(const char *prog)
 	       "                           none: reports stay in STORE/reports)\n"
 	       "    -o bugsnag-endpoint=URL   where they go (default $MACHINE_BUGSNAG_ENDPOINT,\n"
 	       "                           else https://notify.bugsnag.com/)\n\n"
+	       "copying a store to or from etcd (no mount):\n"
+	       "    %s --import DIR [--force] -o store=etcd://HOST:PORT/PREFIX\n"
+	       "                           the local store DIR's machines and CA into etcd\n"
+	       "    %s --export DIR [--force] -o store=etcd://HOST:PORT/PREFIX\n"
+	       "                           etcd's machines and CA into the local store DIR\n"
+	       "    --force                replace machines that are there already\n\n"
 	       "FUSE options:\n",
-	       prog);
+	       prog, prog, prog);
 }
 
 /* Before the store opens: the daemon never touches its own mount (issue
@@ -147,6 +161,40 @@ static int fence_mount(const struct fuse_args *args, char *root, size_t len, cha
 		rc = store_lock(root, mnt ? mnt : "", err);
 	free(mnt);
 	return rc;
+}
+
+static int etcd_security(const struct options *o, struct etcd_store *es, char *err);
+
+/* machinefs --import/--export DIR with store (an etcd:// spec): copy,
+ * print what was copied, no mount. */
+static int transfer(const struct options *o, const char *store)
+{
+	const char *dir = o->import ? o->import : o->export;
+	if (o->import && o->export) {
+		fprintf(stderr, "machinefs: --import and --export: one at a time\n");
+		return 1;
+	}
+	if (!store || !store_etcd_spec(store)) {
+		fprintf(stderr, "machinefs: --%s needs an etcd store: -o store=etcd://HOST:PORT/PREFIX\n",
+			o->import ? "import" : "export");
+		return 1;
+	}
+	char err[ERR_MAX], root[PATH_MAX];
+	struct etcd_store *es = NULL;
+	int n = 0, rc = store_etcd_open(store, "/nonexistent", "", &es, root, sizeof(root), err);
+	if (!rc)
+		rc = etcd_security(o, es, err);
+	if (!rc)
+		rc = o->import ? store_etcd_import(es, dir, o->force, &n, err)
+			       : store_etcd_export(es, dir, o->force, &n, err);
+	store_etcd_close(es);
+	if (rc) {
+		fprintf(stderr, "machinefs: %s\n", err);
+		return 1;
+	}
+	printf("%s %d machine%s %s '%s'\n", o->import ? "imported" : "exported", n, n == 1 ? "" : "s",
+	       o->import ? "from" : "into", dir);
+	return 0;
 }
 
 /* Whether s starts a "HOST:PORT" (then ',' '/' or the end). */
@@ -275,6 +323,11 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	if (o.import || o.export) {
+		/* The store may be the one argument too. */
+		rc = transfer(&o, o.store ? o.store : o.n_nonopt == 1 ? o.nonopt[0] : NULL);
+		goto out;
+	}
 	if (!store_etcd_spec(root) && (o.etcd_cacert || o.etcd_cert || o.etcd_key || o.etcd_user ||
 				       o.etcd_password_file || o.etcd_secrets_key)) {
 		fprintf(stderr, "machinefs: the etcd-* options are for a store in etcd (store=etcd://...)\n");
@@ -347,6 +400,8 @@ out:
 	free(o.etcd_password_file);
 	free(o.etcd_password);
 	free(o.etcd_secrets_key);
+	free(o.import);
+	free(o.export);
 	for (int i = 0; i < o.n_nonopt; i++)
 		free(o.nonopt[i]);
 	for (int i = 0; i < argc; i++)

@@ -39,6 +39,12 @@ void store_set_backend(struct store *s, const struct store_backend *be, void *ar
 	s->be_arg = arg;
 }
 
+void store_be_start(struct store *s)
+{
+	if (s->be && s->be->start)
+		s->be->start(s->be_arg);
+}
+
 int store_be_saved(struct machine *m, char *err)
 {
 	struct store *s = m->store;

@@ -20,6 +20,8 @@ struct store_backend {
 	/* One command per machine across daemons: -EBUSY naming the holder. */
 	int (*lock)(void *arg, struct machine *m, const char *cmd, char *err);
 	void (*unlock)(void *arg, struct machine *m);
+	/* The mount serves (after fuse_daemonize's fork: threads start here). */
+	void (*start)(void *arg);
 };
 
 /* Attach (or detach, be NULL) the back end; before the mount serves. */
@@ -29,6 +31,7 @@ void store_set_backend(struct store *s, const struct store_backend *be, void *ar
 int store_be_saved(struct machine *m, char *err);
 int store_be_lock(struct machine *m, const char *cmd, char *err);
 void store_be_unlock(struct machine *m);
+void store_be_start(struct store *s);
 int store_be_removed(struct machine *m, char *err);
 
 /* For the back end: another daemon changed name's folder (already

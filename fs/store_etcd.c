@@ -33,6 +33,8 @@ struct mine {
 	long long revs[OWN_REVS];
 	unsigned next;
 	char *lockval;
+	char *unlock_val;   /* a lock whose release etcd did not take: again */
+	bool dirty;         /* a change etcd did not take: resync from etcd */
 };
 
 struct etcd_store {
@@ -44,9 +46,13 @@ struct etcd_store {
 	long long lease;    /* atomic */
 	long long rev;      /* last revision seen; the watch thread's */
 	volatile int stop;
-	pthread_t watch_t, keep_t;
+	pthread_t watch_t, keep_t, guard_t;
+	int ttl;            /* the lease's seconds */
+	long long last_ok;  /* atomic: monotonic ms of the last kept lease */
 	bool threads;
+	bool no_ca;         /* export: never make the store's CA */
 	pthread_mutex_t lock;
+	pthread_mutex_t lease_lock; /* one new lease at a time */
 	struct mine *v;     /* protected by lock */
 	size_t n;
 	struct seal_key key; /* the secrets' key, when have_key */
@@ -118,6 +124,10 @@ int store_etcd_open(const char *spec, const char *cache, const char *mountpoint,
 		abort();
 	snprintf(es->prefix, pl, "/%s/", pfx);
 	pthread_mutex_init(&es->lock, NULL);
+	pthread_mutex_init(&es->lease_lock, NULL);
+	/* Tests shorten the lease (a daemon paused past it). */
+	const char *ttl = getenv("MACHINEFS_ETCD_TTL");
+	es->ttl = ttl && atoi(ttl) >= 2 && atoi(ttl) <= 600 ? atoi(ttl) : LEASE_TTL;
 	char host[256] = "?";
 	gethostname(host, sizeof(host) - 1);
 	snprintf(es->holder, sizeof(es->holder), "%s (pid %d, mount '%s')", host, (int)getpid(),
@@ -173,6 +183,15 @@ static bool mine_has_rev(struct etcd_store *es, const char *name, long long rev)
 		found = x->revs[i] == rev;
 	pthread_mutex_unlock(&es->lock);
 	return found;
+}
+
+/* A change of name's folder did not reach etcd: the working copy is
+ * made etcd's again once it answers (keep_main). */
+static void mine_dirty(struct etcd_store *es, const char *name)
+{
+	pthread_mutex_lock(&es->lock);
+	mine_get(es, name)->dirty = true;
+	pthread_mutex_unlock(&es->lock);
 }
 
 /* Our lock value for name, or NULL (a copy to free). */
@@ -427,6 +446,55 @@ static bool write_if_changed(const char *dir, const char *name, const void *data
 	return true;
 }
 
+/* An imported folder's ".modes" key: {"FILE": "644", ...}, the modes its
+ * files had in the local store (a Docker Machine store's may differ from
+ * file_mode's guess); applied to dir's files after they are written. */
+#define MODES_KEY ".modes"
+
+static void apply_modes(const char *dir, const unsigned char *val, size_t len)
+{
+	cJSON *r = cJSON_ParseWithLength((const char *)val, len);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, r)
+	{
+		if (!cJSON_IsString(it) || !it->string || !shared_file(it->string) ||
+		    strchr(it->string, '/'))
+			continue;
+		char *end;
+		unsigned long mode = strtoul(it->valuestring, &end, 8);
+		if (*end || end == it->valuestring || mode > 0777)
+			continue;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", dir, it->string);
+		chmod(path, (mode_t)mode);
+	}
+	cJSON_Delete(r);
+}
+
+/* The ".modes" value of folder dir's shared files, to free. */
+static char *modes_of(const char *dir)
+{
+	cJSON *r = cJSON_CreateObject();
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX + 256], mode[8];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!shared_file(de->d_name) || lstat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		snprintf(mode, sizeof(mode), "%o", (unsigned)(st.st_mode & 0777));
+		cJSON_AddStringToObject(r, de->d_name, mode);
+	}
+	if (d)
+		closedir(d);
+	char *out = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	if (!out)
+		abort();
+	return out;
+}
+
 /* The lock compare of a write: nobody holds the machine, or we do. */
 static void txn_fence(struct etcd_store *es, struct etcd_txn *t, const char *name)
 {
@@ -440,28 +508,30 @@ static void txn_fence(struct etcd_store *es, struct etcd_txn *t, const char *nam
 	free(mine);
 }
 
-/* Puts for every shared file of m's folder that etcd does not hold as
- * is, deletes for those gone; *ops: how many. */
-static int txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine *m,
-		     const struct etcd_kvs *remote, size_t *ops, char *err)
+/* Puts for every shared file of folder dir (keys kpfx + FILE) that etcd
+ * does not hold as is (remote: what it holds under kpfx), deletes for
+ * those gone; *ops: how many. Dot keys (an imported folder's .modes) are
+ * not files: left alone. */
+static int txn_dir(struct etcd_store *es, struct etcd_txn *t, const char *kpfx, const char *dir,
+		   const struct etcd_kvs *remote, size_t *ops, char *err)
 {
-	char key[512];
+	char key[768];
 	int rc = 0;
 	struct strlist local = STRLIST_INIT;
-	DIR *d = opendir(m->dir);
+	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && !rc && (de = readdir(d))) {
 		if (de->d_type != DT_REG || !shared_file(de->d_name))
 			continue;
 		char path[PATH_MAX + 256];
-		snprintf(path, sizeof(path), "%s/%s", m->dir, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		struct strbuf sb = STRBUF_INIT;
 		if (read_file(path, &sb, NULL) || sb.len > FILE_MAX) {
 			strbuf_release(&sb);
 			continue;
 		}
 		strlist_add(&local, de->d_name);
-		key_of(es, key, sizeof(key), "machines", m->name, de->d_name);
+		snprintf(key, sizeof(key), "%s%s", kpfx, de->d_name);
 		bool same = false;
 		for (size_t i = 0; remote && i < remote->n && !same; i++)
 			same = !strcmp(remote->v[i].key, key) &&
@@ -476,16 +546,23 @@ static int txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine *
 	}
 	if (d)
 		closedir(d);
-	key_of(es, key, sizeof(key), "machines", m->name, "");
 	for (size_t i = 0; remote && !rc && i < remote->n; i++) {
-		const char *file = remote->v[i].key + strlen(key);
-		if (!strlist_has(&local, file)) {
+		const char *file = remote->v[i].key + strlen(kpfx);
+		if (*file != '.' && !strlist_has(&local, file)) {
 			etcd_txn_del(t, remote->v[i].key, false);
 			(*ops)++;
 		}
 	}
 	strlist_clear(&local);
 	return rc;
+}
+
+static int txn_files(struct etcd_store *es, struct etcd_txn *t, struct machine *m,
+		     const struct etcd_kvs *remote, size_t *ops, char *err)
+{
+	char kpfx[512];
+	key_of(es, kpfx, sizeof(kpfx), "machines", m->name, "");
+	return txn_dir(es, t, kpfx, m->dir, remote, ops, err);
 }
 
 /* Commit t for m's keys; its revision is remembered (its watch events
@@ -514,8 +591,10 @@ static int be_saved(void *arg, struct machine *m, char *err)
 	key_of(es, key, sizeof(key), "machines", m->name, "");
 	struct etcd_kvs remote;
 	int rc = etcd_range(es->e, key, false, &remote, err);
-	if (rc)
+	if (rc) {
+		mine_dirty(es, m->name);
 		return rc;
+	}
 	struct etcd_txn t;
 	etcd_txn_init(&t);
 	size_t ops = 0;
@@ -526,7 +605,10 @@ static int be_saved(void *arg, struct machine *m, char *err)
 		return rc;
 	}
 	txn_fence(es, &t, m->name);
-	return commit(es, &t, m, EBUSY, "is held by another machinefs: the change was not shared", err);
+	rc = commit(es, &t, m, EBUSY, "is held by another machinefs: the change was not shared", err);
+	if (rc)
+		mine_dirty(es, m->name);
+	return rc;
 }
 
 static int be_made(void *arg, struct machine *m, char *err)
@@ -562,6 +644,27 @@ static int be_removed(void *arg, struct machine *m, char *err)
 	return commit(es, &t, m, EBUSY, "is held by another machinefs", err);
 }
 
+static int flush_unlock(struct etcd_store *es, const char *name);
+
+/* Lease old expired (a daemon paused past it): a new one, unless
+ * another thread made it already. Locks taken on the old one are gone:
+ * their commands' writes are refused by the fence. */
+static int lease_renew(struct etcd_store *es, long long old, char *err)
+{
+	pthread_mutex_lock(&es->lease_lock);
+	int rc = 0;
+	if (__atomic_load_n(&es->lease, __ATOMIC_ACQUIRE) == old) {
+		long long id;
+		rc = etcd_lease_grant(es->e, es->ttl, &id, err);
+		if (!rc) {
+			fprintf(stderr, "machinefs: etcd lease expired; a new one is used\n");
+			__atomic_store_n(&es->lease, id, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&es->lease_lock);
+	return rc;
+}
+
 static int be_lock(void *arg, struct machine *m, const char *cmd, char *err)
 {
 	struct etcd_store *es = arg;
@@ -571,14 +674,25 @@ static int be_lock(void *arg, struct machine *m, const char *cmd, char *err)
 		return locked_out(es, err);
 	key_of(es, key, sizeof(key), "locks", m->name, NULL);
 	snprintf(val, sizeof(val), "'%s' is running on %s", cmd, es->holder);
-	struct etcd_txn t;
-	etcd_txn_init(&t);
-	etcd_txn_absent(&t, key);
-	etcd_txn_put(&t, key, val, strlen(val), __atomic_load_n(&es->lease, __ATOMIC_ACQUIRE));
+	/* Our own lock left from an outage goes first. */
+	int frc = flush_unlock(es, m->name);
+	if (frc)
+		return error_set(err, -frc, "cannot reach etcd to lock machine '%s'", m->name);
 	bool ok = false;
 	long long rev = 0;
-	int rc = etcd_txn_commit(es->e, &t, &ok, &rev, err);
-	etcd_txn_release(&t);
+	int rc = -ENOENT;
+	for (int tries = 0; rc == -ENOENT && tries < 2; tries++) {
+		long long lease = __atomic_load_n(&es->lease, __ATOMIC_ACQUIRE);
+		if (tries && (rc = lease_renew(es, lease, err)))
+			return rc;
+		lease = __atomic_load_n(&es->lease, __ATOMIC_ACQUIRE);
+		struct etcd_txn t;
+		etcd_txn_init(&t);
+		etcd_txn_absent(&t, key);
+		etcd_txn_put(&t, key, val, strlen(val), lease);
+		rc = etcd_txn_commit(es->e, &t, &ok, &rev, err);
+		etcd_txn_release(&t);
+	}
 	if (rc)
 		return rc;
 	if (!ok) {
@@ -615,8 +729,10 @@ static void be_unlock(void *arg, struct machine *m)
 	bool ok = false;
 	long long rev = 0;
 	char err[ERR_MAX];
-	if (etcd_txn_commit(es->e, &t, &ok, &rev, err))
-		fprintf(stderr, "machinefs: cannot unlock '%s' in etcd: %s\n", m->name, err);
+	int rc = etcd_txn_commit(es->e, &t, &ok, &rev, err);
+	if (rc)
+		fprintf(stderr, "machinefs: cannot unlock '%s' in etcd (again when it answers): %s\n",
+			m->name, err);
 	etcd_txn_release(&t);
 	pthread_mutex_lock(&es->lock);
 	struct mine *x = mine_get(es, m->name);
@@ -624,9 +740,49 @@ static void be_unlock(void *arg, struct machine *m)
 	x->lockval = NULL;
 	if (rev)
 		x->revs[x->next++ % OWN_REVS] = rev;
+	if (rc) {
+		/* Held on our live lease, it would stay: released later. */
+		free(x->unlock_val);
+		x->unlock_val = mine;
+		mine = NULL;
+	}
 	pthread_mutex_unlock(&es->lock);
 	free(mine);
 }
+
+/* A lock of name whose release failed: released now if etcd answers. */
+static int flush_unlock(struct etcd_store *es, const char *name)
+{
+	pthread_mutex_lock(&es->lock);
+	struct mine *x = mine_get(es, name);
+	char *val = x->unlock_val ? strdup(x->unlock_val) : NULL;
+	pthread_mutex_unlock(&es->lock);
+	if (!val)
+		return 0;
+	char key[512];
+	key_of(es, key, sizeof(key), "locks", name, NULL);
+	struct etcd_txn t;
+	etcd_txn_init(&t);
+	etcd_txn_value_is(&t, key, val);
+	etcd_txn_del(&t, key, false);
+	bool ok = false;
+	long long rev = 0;
+	int rc = etcd_txn_commit(es->e, &t, &ok, &rev, NULL);
+	etcd_txn_release(&t);
+	pthread_mutex_lock(&es->lock);
+	x = mine_get(es, name);
+	if (!rc && x->unlock_val && !strcmp(x->unlock_val, val)) {
+		free(x->unlock_val);
+		x->unlock_val = NULL;
+		if (rev)
+			x->revs[x->next++ % OWN_REVS] = rev;
+	}
+	pthread_mutex_unlock(&es->lock);
+	free(val);
+	return rc;
+}
+
+static void be_start(void *arg);
 
 static const struct store_backend etcd_backend = {
 	.saved = be_saved,
@@ -634,6 +790,7 @@ static const struct store_backend etcd_backend = {
 	.removed = be_removed,
 	.lock = be_lock,
 	.unlock = be_unlock,
+	.start = be_start,
 };
 
 /* The certificates of the store: etcd's, or ours made and shared when
@@ -657,9 +814,12 @@ static int pull_certs(struct etcd_store *es, char *err)
 				strbuf_release(&sb);
 			}
 		}
+		for (size_t i = 0; i < kvs.n; i++)
+			if (!strcmp(kvs.v[i].key + strlen(pfx), MODES_KEY))
+				apply_modes(certdir, kvs.v[i].val, kvs.v[i].len);
 		size_t n = kvs.n;
 		etcd_kvs_clear(&kvs);
-		if (n)
+		if (n || es->no_ca)
 			return 0;
 		rc = certs_bootstrap(certdir, certs_user_org(), NULL, err);
 		if (rc)
@@ -825,6 +985,9 @@ int store_etcd_pull(struct etcd_store *es, char *err)
 	for (size_t i = 0; i < kvs.n; i++) {
 		char name[MACHINE_NAME_MAX + 1], mdir[PATH_MAX + 96];
 		const char *file;
+		size_t kl = strlen(kvs.v[i].key), ml = strlen("/" MODES_KEY);
+		if (kl > ml && !strcmp(kvs.v[i].key + kl - ml, "/" MODES_KEY))
+			continue; /* after the files */
 		if (!split_key(es, kvs.v[i].key, "machines", name, &file) || !file)
 			continue;
 		if (!strlist_has(&names, name)) {
@@ -838,6 +1001,20 @@ int store_etcd_pull(struct etcd_store *es, char *err)
 		from_etcd(es, kvs.v[i].key, file, kvs.v[i].val, kvs.v[i].len, &sb);
 		write_if_changed(mdir, file, sb.buf ? sb.buf : "", sb.len);
 		strbuf_release(&sb);
+	}
+	for (size_t i = 0; i < kvs.n; i++) {
+		char name[MACHINE_NAME_MAX + 1], mdir[PATH_MAX + 96];
+		size_t kl = strlen(kvs.v[i].key), ml = strlen("/" MODES_KEY);
+		if (kl <= ml || strcmp(kvs.v[i].key + kl - ml, "/" MODES_KEY) ||
+		    kl - ml >= sizeof(mdir) - 1)
+			continue;
+		char key[PATH_MAX];
+		snprintf(key, sizeof(key), "%.*s/x", (int)(kl - ml), kvs.v[i].key);
+		const char *file;
+		if (!split_key(es, key, "machines", name, &file) || !strlist_has(&names, name))
+			continue;
+		snprintf(mdir, sizeof(mdir), "%s/%s", dir, name);
+		apply_modes(mdir, kvs.v[i].val, kvs.v[i].len);
 	}
 	etcd_kvs_clear(&kvs);
 	/* Machines etcd no longer has leave the working copy. */
@@ -896,6 +1073,29 @@ static int remote_state(struct etcd_store *es, const char *name)
 	return n ? state : -1;
 }
 
+/* A change of the store's certificates (an import): into the working
+ * copy's certs/. False if kv is not one. */
+static bool apply_cert(struct etcd_store *es, const struct etcd_kv *kv)
+{
+	size_t pl = strlen(es->prefix);
+	if (strncmp(kv->key, es->prefix, pl) || strncmp(kv->key + pl, "certs/", 6))
+		return false;
+	const char *file = kv->key + pl + 6;
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/certs", es->root);
+	if (!*file || strchr(file, '/') || kv->deleted)
+		return true;
+	if (!strcmp(file, MODES_KEY))
+		apply_modes(dir, kv->val, kv->len);
+	else if (shared_file(file)) {
+		struct strbuf sb = STRBUF_INIT;
+		from_etcd(es, kv->key, file, kv->val, kv->len, &sb);
+		write_if_changed(dir, file, sb.buf ? sb.buf : "", sb.len);
+		strbuf_release(&sb);
+	}
+	return true;
+}
+
 /* One watch answer: a transaction's changes. */
 static void apply(void *arg, const struct etcd_kvs *ev)
 {
@@ -907,6 +1107,8 @@ static void apply(void *arg, const struct etcd_kvs *ev)
 		const char *file;
 		if (kv->mod_rev > es->rev)
 			es->rev = kv->mod_rev;
+		if (apply_cert(es, kv))
+			continue;
 		if (split_key(es, kv->key, "locks", name, &file) && !file) {
 			/* Another daemon's command ended or died: an
 			 * interrupted record shows as such. */
@@ -970,24 +1172,178 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* name's working copy made what etcd holds, unless a command runs on it
+ * here: 0, or -1 to try again later. */
+static int resync(struct etcd_store *es, const char *name)
+{
+	char kpfx[512], dir[PATH_MAX + 128];
+	key_of(es, kpfx, sizeof(kpfx), "machines", name, "");
+	snprintf(dir, sizeof(dir), "%s/machines/%s", es->root, name);
+	struct etcd_kvs kvs;
+	if (etcd_range(es->e, kpfx, false, &kvs, NULL))
+		return -1;
+	struct machine *m = store_get(es->s, name);
+	if (m) {
+		pthread_mutex_lock(&m->lock);
+		if (m->busy) {
+			pthread_mutex_unlock(&m->lock);
+			machine_put(m);
+			etcd_kvs_clear(&kvs);
+			return -1;
+		}
+	}
+	struct strlist there = STRLIST_INIT;
+	const struct etcd_kv *modes = NULL;
+	for (size_t i = 0; i < kvs.n; i++) {
+		const char *file = kvs.v[i].key + strlen(kpfx);
+		if (!strcmp(file, MODES_KEY))
+			modes = &kvs.v[i];
+		if (*file == '.' || strchr(file, '/') || !shared_file(file))
+			continue;
+		strlist_add(&there, file);
+		struct strbuf sb = STRBUF_INIT;
+		from_etcd(es, kvs.v[i].key, file, kvs.v[i].val, kvs.v[i].len, &sb);
+		write_if_changed(dir, file, sb.buf ? sb.buf : "", sb.len);
+		strbuf_release(&sb);
+	}
+	if (modes)
+		apply_modes(dir, modes->val, modes->len);
+	DIR *d = there.n ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_REG || !shared_file(de->d_name) || strlist_has(&there, de->d_name))
+			continue;
+		char path[PATH_MAX + 400];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	if (m)
+		pthread_mutex_unlock(&m->lock);
+	bool gone = !strlist_has(&there, "machinefs.json") && !strlist_has(&there, "config.json");
+	strlist_clear(&there);
+	etcd_kvs_clear(&kvs);
+	if (gone)
+		store_drop(es->s, name);
+	else
+		store_reload(es->s, name, remote_state(es, name));
+	machine_put(m);
+	return 0;
+}
+
+/* What an outage left: locks to release, working copies to resync. */
+static void retry_pending(struct etcd_store *es)
+{
+	struct strlist unl = STRLIST_INIT, dirty = STRLIST_INIT;
+	pthread_mutex_lock(&es->lock);
+	for (size_t i = 0; i < es->n; i++) {
+		if (es->v[i].unlock_val)
+			strlist_add(&unl, es->v[i].name);
+		if (es->v[i].dirty && !es->v[i].lockval)
+			strlist_add(&dirty, es->v[i].name);
+	}
+	pthread_mutex_unlock(&es->lock);
+	for (size_t i = 0; i < unl.n; i++)
+		flush_unlock(es, unl.v[i]);
+	for (size_t i = 0; i < dirty.n; i++) {
+		pthread_mutex_lock(&es->lock);
+		mine_get(es, dirty.v[i])->dirty = false;
+		pthread_mutex_unlock(&es->lock);
+		if (resync(es, dirty.v[i])) {
+			mine_dirty(es, dirty.v[i]);
+		} else {
+			fprintf(stderr, "machinefs: '%s' is etcd's again after changes etcd did not take\n",
+				dirty.v[i]);
+		}
+	}
+	strlist_clear(&unl);
+	strlist_clear(&dirty);
+}
+
+/* The lease kept alive (every ttl/4 s); a new one when it expired. */
 static void *keep_main(void *arg)
 {
 	struct etcd_store *es = arg;
 	char err[ERR_MAX];
+	bool said = false;
+	long long last_try = mono_ms();
 	while (!es->stop) {
-		nap(es, LEASE_TTL * 1000 / 3);
+		nap(es, 250);
 		if (es->stop)
 			break;
+		long long now = mono_ms();
+		bool pending = false;
+		pthread_mutex_lock(&es->lock);
+		for (size_t i = 0; i < es->n && !pending; i++)
+			pending = es->v[i].unlock_val || (es->v[i].dirty && !es->v[i].lockval);
+		pthread_mutex_unlock(&es->lock);
+		if (now - last_try < es->ttl * 1000 / 4 && !pending)
+			continue;
+		last_try = now;
 		long long id = __atomic_load_n(&es->lease, __ATOMIC_ACQUIRE);
 		int rc = etcd_lease_keepalive(es->e, id, err);
-		if (rc == -ENOENT && !etcd_lease_grant(es->e, LEASE_TTL, &id, err)) {
-			/* Locks taken on the lost lease are gone: their
-			 * commands' writes are refused by the fence. */
-			fprintf(stderr, "machinefs: etcd lease expired; a new one is used\n");
-			__atomic_store_n(&es->lease, id, __ATOMIC_RELEASE);
-		} else if (rc) {
-			fprintf(stderr, "machinefs: %s\n", err);
+		if (rc == -ENOENT)
+			rc = lease_renew(es, id, err);
+		if (rc) {
+			if (!said)
+				fprintf(stderr, "machinefs: %s\n", err);
+			said = true;
+			continue;
 		}
+		if (said)
+			fprintf(stderr, "machinefs: etcd answers again\n");
+		said = false;
+		__atomic_store_n(&es->last_ok, mono_ms(), __ATOMIC_RELEASE);
+		if (pending)
+			retry_pending(es);
+	}
+	return NULL;
+}
+
+/* The lease unkept for half its life: it may expire before etcd is
+ * heard again, and another daemon take the machines this one holds. Their
+ * commands are cancelled now, before that can happen (their writes
+ * would be refused anyway). */
+static void *guard_main(void *arg)
+{
+	struct etcd_store *es = arg;
+	bool cancelled = false;
+	while (!es->stop) {
+		nap(es, 100);
+		long long since = mono_ms() - __atomic_load_n(&es->last_ok, __ATOMIC_ACQUIRE);
+		if (since < es->ttl * 1000 / 2) {
+			cancelled = false;
+			continue;
+		}
+		if (cancelled)
+			continue;
+		cancelled = true;
+		struct strlist held = STRLIST_INIT;
+		pthread_mutex_lock(&es->lock);
+		for (size_t i = 0; i < es->n; i++)
+			if (es->v[i].lockval)
+				strlist_add(&held, es->v[i].name);
+		pthread_mutex_unlock(&es->lock);
+		for (size_t i = 0; i < held.n; i++) {
+			struct machine *m = store_get(es->s, held.v[i]);
+			if (!m)
+				continue;
+			m->cancel = 1;
+			machine_log(m, "etcd lease not kept for %lld ms: the command is cancelled",
+				    since);
+			fprintf(stderr, "machinefs: '%s': etcd lease not kept for %lld ms: its command is cancelled\n",
+				held.v[i], since);
+			machine_put(m);
+		}
+		strlist_clear(&held);
 	}
 	return NULL;
 }
@@ -995,10 +1351,11 @@ static void *keep_main(void *arg)
 int store_etcd_attach(struct etcd_store *es, struct store *s, char *err)
 {
 	long long id;
-	int rc = etcd_lease_grant(es->e, LEASE_TTL, &id, err);
+	int rc = etcd_lease_grant(es->e, es->ttl, &id, err);
 	if (rc)
 		return rc;
 	es->lease = id;
+	es->last_ok = mono_ms();
 	es->s = s;
 	store_set_backend(s, &etcd_backend, es);
 	/* Commands running on other daemons are not "interrupted". */
@@ -1010,11 +1367,21 @@ int store_etcd_attach(struct etcd_store *es, struct store *s, char *err)
 			store_reload(s, names.v[i], st);
 	}
 	strlist_clear(&names);
+	return 0;
+}
+
+/* After fuse_daemonize (threads made before its fork would be gone). */
+static void be_start(void *arg)
+{
+	struct etcd_store *es = arg;
+	if (es->threads)
+		return;
+	__atomic_store_n(&es->last_ok, mono_ms(), __ATOMIC_RELEASE);
 	if (pthread_create(&es->watch_t, NULL, watch_main, es) ||
-	    pthread_create(&es->keep_t, NULL, keep_main, es))
+	    pthread_create(&es->keep_t, NULL, keep_main, es) ||
+	    pthread_create(&es->guard_t, NULL, guard_main, es))
 		abort();
 	es->threads = true;
-	return 0;
 }
 
 void store_etcd_close(struct etcd_store *es)
@@ -1025,18 +1392,287 @@ void store_etcd_close(struct etcd_store *es)
 	if (es->threads) {
 		pthread_join(es->watch_t, NULL);
 		pthread_join(es->keep_t, NULL);
+		pthread_join(es->guard_t, NULL);
 	}
 	if (es->lease)
 		etcd_lease_revoke(es->e, es->lease, NULL);
 	if (es->s)
 		store_set_backend(es->s, NULL, NULL);
-	for (size_t i = 0; i < es->n; i++)
+	for (size_t i = 0; i < es->n; i++) {
 		free(es->v[i].lockval);
+		free(es->v[i].unlock_val);
+	}
 	free(es->v);
 	free(es->prefix);
 	free(es->key_file);
 	OPENSSL_cleanse(&es->key, sizeof(es->key));
 	etcd_close(es->e);
 	pthread_mutex_destroy(&es->lock);
+	pthread_mutex_destroy(&es->lease_lock);
 	free(es);
+}
+
+/* Import and export: a local store (Docker Machine's layout) into etcd
+ * and back. Each folder goes in one transaction with its ".modes". */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void names_sort(struct strlist *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+}
+
+/* One local folder into kpfx...: refused with -EEXIST when etcd holds
+ * exist_key already (unless force), -EBUSY while lock_key is held. */
+static int import_dir(struct etcd_store *es, const char *kpfx, const char *dir,
+		      const char *exist_key, const char *exist_key2, const char *lock_key,
+		      bool force, char *err)
+{
+	struct etcd_kvs remote = { 0 };
+	int rc = force ? etcd_range(es->e, kpfx, false, &remote, err) : 0;
+	if (rc)
+		return rc;
+	struct etcd_txn t;
+	etcd_txn_init(&t);
+	size_t ops = 0;
+	rc = txn_dir(es, &t, kpfx, dir, force ? &remote : NULL, &ops, err);
+	etcd_kvs_clear(&remote);
+	if (rc) {
+		etcd_txn_release(&t);
+		return rc;
+	}
+	char key[768];
+	snprintf(key, sizeof(key), "%s" MODES_KEY, kpfx);
+	char *modes = modes_of(dir);
+	etcd_txn_put(&t, key, modes, strlen(modes), 0);
+	free(modes);
+	if (!force) {
+		etcd_txn_absent(&t, exist_key);
+		if (exist_key2)
+			etcd_txn_absent(&t, exist_key2);
+	}
+	if (lock_key)
+		etcd_txn_absent(&t, lock_key);
+	bool ok = false;
+	rc = etcd_txn_commit(es->e, &t, &ok, NULL, err);
+	etcd_txn_release(&t);
+	if (rc)
+		return rc;
+	if (!ok)
+		return error_set(err, force ? EBUSY : EEXIST, "'%s' %s", dir,
+				 force ? "is running a command on a machinefs: not replaced"
+				       : "is already in etcd: --force replaces it");
+	return 0;
+}
+
+/* What of a machine folder stays local: subfolders, large files. */
+static void import_notes(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX * 2 + 256];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '.' || lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			fprintf(stderr, "machinefs: '%s/%s/' stays local (a folder)\n", name, de->d_name);
+		else if (S_ISREG(st.st_mode) && shared_file(de->d_name) && st.st_size > FILE_MAX)
+			fprintf(stderr, "machinefs: '%s/%s' stays local (larger than %d KiB)\n", name,
+				de->d_name, FILE_MAX / 1024);
+	}
+	if (d)
+		closedir(d);
+}
+
+int store_etcd_import(struct etcd_store *es, const char *src, bool force, int *count, char *err)
+{
+	char mdir[PATH_MAX + 16], cdir[PATH_MAX + 16], kpfx[512];
+	snprintf(mdir, sizeof(mdir), "%s/machines", src);
+	snprintf(cdir, sizeof(cdir), "%s/certs", src);
+	struct stat st;
+	if (stat(mdir, &st) || !S_ISDIR(st.st_mode))
+		return error_set(err, ENOENT, "'%s' is not a machine store: it has no machines/ folder", src);
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
+	*count = 0;
+	/* Every machine checked first: nothing is written when one is there. */
+	struct strlist names = STRLIST_INIT;
+	DIR *d = opendir(mdir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX + 300];
+		snprintf(path, sizeof(path), "%s/%s", mdir, de->d_name);
+		if (de->d_name[0] == '.' || lstat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		if (!machine_name_valid(de->d_name)) {
+			fprintf(stderr, "machinefs: '%s' is not imported: not a valid machine name\n",
+				de->d_name);
+			continue;
+		}
+		strlist_add(&names, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	names_sort(&names);
+	snprintf(kpfx, sizeof(kpfx), "%smachines/", es->prefix);
+	struct etcd_kvs there;
+	int rc = etcd_range(es->e, kpfx, true, &there, err);
+	if (rc)
+		goto out;
+	struct strlist clash = STRLIST_INIT;
+	for (size_t i = 0; i < there.n && !force; i++) {
+		char name[MACHINE_NAME_MAX + 1];
+		const char *file;
+		if (split_key(es, there.v[i].key, "machines", name, &file) && file &&
+		    (!strcmp(file, "machinefs.json") || !strcmp(file, "config.json")) &&
+		    strlist_has(&names, name) && !strlist_has(&clash, name))
+			strlist_add(&clash, name);
+	}
+	bool machines = there.n > 0;
+	etcd_kvs_clear(&there);
+	if (clash.n)
+		rc = error_set(err, EEXIST, "machine '%s'%s already in etcd: --force replaces %s",
+			       clash.v[0], clash.n > 1 ? " and others are" : " is",
+			       clash.n > 1 ? "them" : "it");
+	strlist_clear(&clash);
+	if (rc)
+		goto out;
+	/* The store's CA and client certificate: the machines' certificates
+	 * are signed by it. Another CA already there is kept unless force or
+	 * it signs no machine yet (a mount made it). */
+	if (!stat(cdir, &st) && S_ISDIR(st.st_mode)) {
+		snprintf(kpfx, sizeof(kpfx), "%scerts/", es->prefix);
+		struct etcd_kvs certs;
+		rc = etcd_range(es->e, kpfx, false, &certs, err);
+		if (rc)
+			goto out;
+		struct etcd_txn t;
+		etcd_txn_init(&t);
+		size_t ops = 0;
+		bool had = false;
+		for (size_t i = 0; i < certs.n; i++)
+			had |= certs.v[i].key[strlen(kpfx)] != '.';
+		rc = txn_dir(es, &t, kpfx, cdir, &certs, &ops, err);
+		etcd_txn_release(&t);
+		etcd_kvs_clear(&certs);
+		char k1[600];
+		snprintf(k1, sizeof(k1), "%sca.pem", kpfx);
+		if (rc)
+			goto out;
+		if (had && ops && !force && machines) {
+			rc = error_set(err, EEXIST, "the store in etcd has another CA (certs/): --force replaces it");
+			goto out;
+		}
+		if (ops) {
+			rc = import_dir(es, kpfx, cdir, k1, NULL, NULL, had, err);
+			if (rc)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		char dir[PATH_MAX + 300], k1[600], k2[600], lk[600];
+		snprintf(dir, sizeof(dir), "%s/%s", mdir, names.v[i]);
+		key_of(es, kpfx, sizeof(kpfx), "machines", names.v[i], "");
+		key_of(es, k1, sizeof(k1), "machines", names.v[i], "machinefs.json");
+		key_of(es, k2, sizeof(k2), "machines", names.v[i], "config.json");
+		key_of(es, lk, sizeof(lk), "locks", names.v[i], NULL);
+		import_notes(dir, names.v[i]);
+		rc = import_dir(es, kpfx, dir, k1, k2, lk, force, err);
+		if (rc)
+			goto out;
+		(*count)++;
+	}
+out:
+	strlist_clear(&names);
+	return rc;
+}
+
+/* dst/sub replaced by tmp/sub (the old one, if any, removed). */
+static int swap_in(const char *tmp, const char *dst, const char *sub, char *err)
+{
+	char from[PATH_MAX + 300], to[PATH_MAX + 300], old[PATH_MAX + 320];
+	snprintf(from, sizeof(from), "%s/%s", tmp, sub);
+	snprintf(to, sizeof(to), "%s/%s", dst, sub);
+	snprintf(old, sizeof(old), "%s/old.%s", tmp, sub);
+	for (char *p = old + strlen(tmp) + 1; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	if (path_exists(to) && rename(to, old) < 0)
+		return error_errno(err, errno, "cannot replace '%s'", to);
+	if (rename(from, to) < 0)
+		return error_errno(err, errno, "cannot write '%s'", to);
+	remove_tree(old, NULL);
+	return 0;
+}
+
+int store_etcd_export(struct etcd_store *es, const char *dst, bool force, int *count, char *err)
+{
+	*count = 0;
+	if (es->sealed && !es->have_key)
+		return locked_out(es, err);
+	char dm[PATH_MAX + 16];
+	snprintf(dm, sizeof(dm), "%s/machines", dst);
+	int rc = mkdir_p(dm, 0700, err);
+	if (rc)
+		return rc;
+	/* A mounted store is not written under its daemon. */
+	rc = store_lock(dst, "(machinefs --export)", err);
+	if (rc)
+		return rc;
+	snprintf(es->root, sizeof(es->root), "%s/.machinefs-export.%d", dst, (int)getpid());
+	remove_tree(es->root, NULL);
+	es->no_ca = true;
+	rc = mkdir_p(es->root, 0700, err);
+	if (!rc)
+		rc = store_etcd_pull(es, err);
+	struct strlist names = STRLIST_INIT;
+	char tm[PATH_MAX + 16];
+	snprintf(tm, sizeof(tm), "%s/machines", es->root);
+	DIR *d = rc ? NULL : opendir(tm);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			strlist_add(&names, de->d_name);
+	if (d)
+		closedir(d);
+	names_sort(&names);
+	/* Nothing is written when a machine (or another CA) is there. */
+	for (size_t i = 0; !rc && !force && i < names.n; i++) {
+		char p[PATH_MAX + 300];
+		snprintf(p, sizeof(p), "%s/%s", dm, names.v[i]);
+		if (path_exists(p))
+			rc = error_set(err, EEXIST, "machine '%s' is already in '%s': --force replaces it",
+				       names.v[i], dst);
+	}
+	char tc[PATH_MAX + 32], dc[PATH_MAX + 32];
+	snprintf(tc, sizeof(tc), "%s/certs/ca.pem", es->root);
+	snprintf(dc, sizeof(dc), "%s/certs/ca.pem", dst);
+	bool certs = path_exists(tc);
+	if (!rc && certs && path_exists(dc)) {
+		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+		bool same = !read_file(tc, &a, NULL) && !read_file(dc, &b, NULL) && a.len == b.len &&
+			    !memcmp(a.buf, b.buf, a.len);
+		strbuf_release(&a);
+		strbuf_release(&b);
+		if (!same && !force)
+			rc = error_set(err, EEXIST, "'%s' has another CA (certs/): --force replaces it", dst);
+	}
+	if (!rc && certs)
+		rc = swap_in(es->root, dst, "certs", err);
+	for (size_t i = 0; !rc && i < names.n; i++) {
+		char sub[PATH_MAX];
+		snprintf(sub, sizeof(sub), "machines/%s", names.v[i]);
+		rc = swap_in(es->root, dst, sub, err);
+		if (!rc)
+			(*count)++;
+	}
+	strlist_clear(&names);
+	remove_tree(es->root, NULL);
+	return rc;
 }

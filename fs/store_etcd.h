@@ -48,4 +48,19 @@ int store_etcd_pull(struct etcd_store *es, char *err);
 int store_etcd_attach(struct etcd_store *es, struct store *s, char *err);
 void store_etcd_close(struct etcd_store *es);
 
+/* machinefs --import SRC: the local store SRC (Docker Machine's layout:
+ * machines/NAME/..., certs/) into etcd, one transaction a machine, the
+ * files' modes kept (a ".modes" key a folder). Refused, nothing written,
+ * when a machine (or another CA) is there already, unless force; a
+ * machine running a command on a mount is never replaced. Logs, folders
+ * and files over 512 KiB (disk images) stay local, said on stderr.
+ * *count: machines imported. */
+int store_etcd_import(struct etcd_store *es, const char *src, bool force, int *count,
+		      char *err);
+/* machinefs --export DST: etcd's machines and CA into the local store
+ * DST (locked: not while a daemon mounts it), each folder replaced whole;
+ * refused, nothing written, when DST has one already, unless force. */
+int store_etcd_export(struct etcd_store *es, const char *dst, bool force, int *count,
+		      char *err);
+
 #endif
