@@ -451,6 +451,13 @@ static bool write_if_changed(const char *dir, const char *name, const void *data
  * file_mode's guess); applied to dir's files after they are written. */
 #define MODES_KEY ".modes"
 
+/* A secret (a file but certificates and public keys: keys, records with
+ * tokens, known_hosts) is its owner's alone, whatever the store had. */
+static mode_t secret_mode(const char *name, mode_t mode)
+{
+	return file_mode(name) == 0644 ? mode : mode & 0700;
+}
+
 static void apply_modes(const char *dir, const unsigned char *val, size_t len)
 {
 	cJSON *r = cJSON_ParseWithLength((const char *)val, len);
@@ -464,6 +471,7 @@ static void apply_modes(const char *dir, const unsigned char *val, size_t len)
 		unsigned long mode = strtoul(it->valuestring, &end, 8);
 		if (*end || end == it->valuestring || mode > 0777)
 			continue;
+		mode = secret_mode(it->string, (mode_t)mode);
 		char path[PATH_MAX + 256];
 		snprintf(path, sizeof(path), "%s/%s", dir, it->string);
 		chmod(path, (mode_t)mode);
@@ -483,7 +491,7 @@ static char *modes_of(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!shared_file(de->d_name) || lstat(path, &st) || !S_ISREG(st.st_mode))
 			continue;
-		snprintf(mode, sizeof(mode), "%o", (unsigned)(st.st_mode & 0777));
+		snprintf(mode, sizeof(mode), "%o", (unsigned)secret_mode(de->d_name, st.st_mode & 0777));
 		cJSON_AddStringToObject(r, de->d_name, mode);
 	}
 	if (d)

@@ -29,6 +29,9 @@ put $MNT/n1/options/url tcp://127.0.0.1:2376
 put $MNT/web/driver generic && ok || { fail "create web: $(cat $MNT/web/error)"; finish; exit 1; }
 put $MNT/n1/driver none && ok || fail "create n1: $(cat $MNT/n1/error)"
 umount_fs
+# Modes: a certificate's is kept (0600 here); a secret is never more than
+# its owner's (config.json, notes.txt: 0600 however they were).
+chmod 600 $STORE/machines/n1/ca.pem
 chmod 640 $STORE/machines/n1/config.json
 echo "a note" > $STORE/machines/n1/notes.txt && chmod 604 $STORE/machines/n1/notes.txt
 
@@ -67,10 +70,13 @@ files() { (cd "$1" && find machines certs -type f ! -name machinefs.log ! -name 
 	-printf '%m %p\n' | sort); }
 out=$("$MACHINEFS" --export "$T/out" "$SPEC" 2>&1) && ok || fail "export: $out"
 expect_eq "export says" "$out" "exported 2 machines into '$T/out'"
-expect_eq "files and modes after the round trip" "$(files $T/out)" "$(files $STORE)"
+expect_eq "files and modes after the round trip" "$(files $T/out)" \
+	"$(files $STORE | sed 's|^6[04][04] \(machines/n1/config.json\)$|600 \1|; s|^6[04][04] \(machines/n1/notes.txt\)$|600 \1|' | sort)"
+expect_eq "n1's ca.pem mode" "$(stat -c %a $T/out/machines/n1/ca.pem)" 600
+expect_eq "n1's config.json mode" "$(stat -c %a $T/out/machines/n1/config.json)" 600
 diff -r -x machinefs.log -x machinefs.progress -x machinefs.lock "$STORE" "$T/out" >"$T/diff" && ok ||
 	fail "round trip differs: $(head -n 5 $T/diff)"
-expect_eq "notes.txt mode" "$(stat -c %a $T/out/machines/n1/notes.txt)" 604
+expect_eq "notes.txt mode" "$(stat -c %a $T/out/machines/n1/notes.txt)" 600
 out=$("$MACHINEFS" --export "$T/out" "$SPEC" 2>&1) && fail "a second export succeeded" || ok
 expect_eq "second export refused" "$out" "machinefs: machine 'n1' is already in '$T/out': --force replaces it"
 echo changed > $T/out/machines/n1/notes.txt
