@@ -7,7 +7,7 @@ export ETCDCTL_API=3
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((18600 + RANDOM % 500)) # etcdops' ports: below the ephemeral range
 		case " ${USED:-} " in *" $p "*) continue ;; esac
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
 	done
@@ -40,18 +40,34 @@ member_kill() {
 	wait "${EPID[$1]}" 2>/dev/null
 }
 
-cluster_healthy() { etcdctl --endpoints "${1:-$EPS}" endpoint health >/dev/null 2>&1; }
+cluster_healthy() {
+	etcdctl --endpoints "${1:-$EPS}" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1
+}
 
-# cluster_start N: N members; EPS the client endpoints.
+# cluster_start N: N members; EPS the client endpoints. A member whose
+# port was taken meanwhile exits: all start again on other ports.
 cluster_start() {
 	ETCD_N=$1
-	for i in $(seq "$ETCD_N"); do
-		C[$i]=$(free_port) P[$i]=$(free_port)
-		CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
-		EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
+	local attempt i start p dead
+	for attempt in 1 2 3; do
+		CLUSTER= EPS= ETCD_PIDS=()
+		for i in $(seq "$ETCD_N"); do
+			C[$i]=$(free_port) P[$i]=$(free_port)
+			CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
+			EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
+		done
+		for i in $(seq "$ETCD_N"); do rm -rf "$T/etcd$i"; member_start "$i" new; done
+		start=$SECONDS dead=
+		while [ $((SECONDS - start)) -lt 90 ] && [ -z "$dead" ]; do
+			cluster_healthy && return 0
+			for p in "${ETCD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || dead=1; done
+			sleep 0.2
+		done
+		for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+		[ -n "$dead" ] || break
+		grep -h "address already in use" "$T"/etcd*.log
 	done
-	for i in $(seq "$ETCD_N"); do member_start "$i" new; done
-	until_true cluster_healthy || { tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1; }
+	tail -n 20 "$T"/etcd*.log; echo "etcd cluster did not start"; exit 1
 }
 
 # mount_at NAME SPEC [ENV...]: a daemon on $T/NAME, working copy $T/NAME.cache.
