@@ -1506,6 +1506,10 @@ int store_etcd_import(struct etcd_store *es, const char *src, bool force, int *c
 	struct stat st;
 	if (stat(mdir, &st) || !S_ISDIR(st.st_mode))
 		return error_set(err, ENOENT, "'%s' is not a machine store: it has no machines/ folder", src);
+	/* Sealed with the store's key (checked; the first key marks it). */
+	int rc = check_key(es, err);
+	if (rc)
+		return rc;
 	if (es->sealed && !es->have_key)
 		return locked_out(es, err);
 	*count = 0;
@@ -1530,7 +1534,7 @@ int store_etcd_import(struct etcd_store *es, const char *src, bool force, int *c
 	names_sort(&names);
 	snprintf(kpfx, sizeof(kpfx), "%smachines/", es->prefix);
 	struct etcd_kvs there;
-	int rc = etcd_range(es->e, kpfx, true, &there, err);
+	rc = etcd_range(es->e, kpfx, true, &there, err);
 	if (rc)
 		goto out;
 	struct strlist clash = STRLIST_INIT;
@@ -1622,11 +1626,15 @@ static int swap_in(const char *tmp, const char *dst, const char *sub, char *err)
 int store_etcd_export(struct etcd_store *es, const char *dst, bool force, int *count, char *err)
 {
 	*count = 0;
+	/* Secrets come out only opened: a store sealed needs its key. */
+	int rc = check_key(es, err);
+	if (rc)
+		return rc;
 	if (es->sealed && !es->have_key)
 		return locked_out(es, err);
 	char dm[PATH_MAX + 16];
 	snprintf(dm, sizeof(dm), "%s/machines", dst);
-	int rc = mkdir_p(dm, 0700, err);
+	rc = mkdir_p(dm, 0700, err);
 	if (rc)
 		return rc;
 	/* A mounted store is not written under its daemon. */

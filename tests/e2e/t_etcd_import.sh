@@ -82,6 +82,24 @@ expect_eq "second export refused" "$out" "machinefs: machine 'n1' is already in 
 echo changed > $T/out/machines/n1/notes.txt
 out=$("$MACHINEFS" --export "$T/out" --force "$SPEC" 2>&1) && ok || fail "export --force: $out"
 expect_eq "export --force replaced n1" "$(cat $T/out/machines/n1/notes.txt)" "a note"
+# A store whose secrets are sealed (etcd-secrets-key): the import seals,
+# the export with the key opens; without it, or with another, both refuse.
+openssl rand -hex 32 >$T/k1 && openssl rand -hex 32 >$T/k2 && chmod 600 $T/k1 $T/k2
+SEALED="etcd://$EPS/sealed-$$"
+out=$("$MACHINEFS" --import "$STORE" -o "store=$SEALED,etcd-secrets-key=$T/k1" 2>&1) && ok || fail "sealed import: $out"
+etcdctl --endpoints "$EPS" get --print-value-only "/sealed-$$/machines/web/id_rsa" | grep -q "PRIVATE KEY" &&
+	fail "id_rsa in clear in etcd" || ok
+out=$("$MACHINEFS" --export "$T/out2" -o "store=$SEALED,etcd-secrets-key=$T/k1" 2>&1) && ok || fail "sealed export: $out"
+diff -r -x machinefs.lock "$T/out" "$T/out2" >"$T/diff" && ok || fail "sealed round trip differs: $(head -n 5 $T/diff)"
+out=$("$MACHINEFS" --export "$T/out3" -o "store=$SEALED" 2>&1) && fail "sealed export without the key" || ok
+expect_eq "sealed export without the key" "$out" \
+	"machinefs: the store's secrets are encrypted: mount with -o etcd-secrets-key=FILE to use them"
+[ -e "$T/out3/machines/web" ] && fail "sealed export without the key wrote web" || ok
+out=$("$MACHINEFS" --import "$STORE" --force -o "store=$SEALED,etcd-secrets-key=$T/k2" 2>&1) &&
+	fail "import with another key" || ok
+expect_eq "import with another key" "$out" \
+	"machinefs: the secrets key in '$T/k2' is not the key the store's secrets are encrypted with"
+
 # Not into a store a daemon has mounted.
 mount_fs
 out=$("$MACHINEFS" --export "$STORE" --force "$SPEC" 2>&1) && fail "export into a mounted store" || ok
