@@ -19,11 +19,9 @@ command -v etcd >/dev/null || { echo "etcd not installed (etcd-server)" >&2; exi
 N=${1:-1000}
 DM=$PWD/tools/docker-machine
 W=$(mktemp -d /tmp/mfs-bench-etcd.XXXXXX)
-ETCD_PIDS=()
 cleanup() {
 	for m in "$W"/mnt "$W"/ea "$W"/eb; do fusermount3 -u "$m" 2>/dev/null || true; done
-	for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	etcd_stop_cluster 2>/dev/null || true
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -32,14 +30,6 @@ trap cleanup EXIT
 ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
 best3() { local a b c; a=$(ms "$@"); b=$(ms "$@"); c=$(ms "$@"); printf '%s\n' "$a" "$b" "$c" | sort -n | head -1; }
 now() { date +%s%N; }
-free_port() {
-	local p
-	while :; do
-		p=$((18600 + RANDOM % 500))
-		case " ${USED:-} " in *" $p "*) continue ;; esac
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { USED="${USED:-} $p"; echo "$p"; return; }
-	done
-}
 # wait_for CMD...: poll CMD every 2 ms (at most 30 s); 1 if it never held.
 wait_for() {
 	local end=$(( $(date +%s) + 30 ))
@@ -58,23 +48,10 @@ mount_ms() {
 	echo $(( ($(now) - s) / 1000000 ))
 }
 
-# The cluster.
-CLUSTER= EPS=
-for i in 1 2 3; do
-	C[$i]=$(free_port) P[$i]=$(free_port)
-	CLUSTER+="${CLUSTER:+,}e$i=http://127.0.0.1:${P[$i]}"
-	EPS+="${EPS:+,}127.0.0.1:${C[$i]}"
-done
-for i in 1 2 3; do
-	etcd --name e$i --data-dir "$W/etcd$i" --quota-backend-bytes 4294967296 \
-		--listen-client-urls "http://127.0.0.1:${C[$i]}" --advertise-client-urls "http://127.0.0.1:${C[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${P[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${P[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-token "bench-$$" --initial-cluster-state new \
-		>"$W/etcd$i.log" 2>&1 &
-	ETCD_PIDS+=($!)
-done
-wait_for env ETCDCTL_API=3 etcdctl --endpoints "$EPS" endpoint health >/dev/null ||
-	{ tail "$W"/etcd*.log; echo "etcd did not start" >&2; exit 1; }
+# The cluster: the tests' starter (3 members on loopback).
+T=$W
+. tests/e2e/etcd_cluster.sh
+etcd_start_cluster http --quota-backend-bytes 4294967296 >&2 || exit 1
 SPEC="etcd://$EPS/bench"
 
 echo "machinefs $(git describe --always --dirty 2>/dev/null || echo '?'), $N machines, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"

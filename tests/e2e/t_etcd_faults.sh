@@ -16,7 +16,7 @@
 . "$SRCDIR/tests/e2e/etcd_lib.sh"
 trap 'stop_all; [ -n "${PROXY:-}" ] && { kill -CONT -- -$PROXY; kill -- -$PROXY; } 2>/dev/null; cleanup' EXIT
 
-cluster_start 3
+cluster_start
 SPEC="etcd://$EPS/faults-$$"
 TTL=6
 lock_held() { etcdctl --endpoints "$EPS" get --keys-only "/faults-$$/locks/$1" | grep -q .; }
@@ -83,7 +83,7 @@ put $A/f2/ctl rm && ok || fail "rm of f2 on a after the outage: $(cat $A/f2/erro
 until_true test ! -e $B/f2 && ok || fail "f2 still on b"
 
 # 3. A partition: p reaches etcd only through a proxy, then stopped.
-PP=$(free_port)
+PP=$(etcd_free_port)
 setsid socat TCP-LISTEN:$PP,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:${C[2]} 2>/dev/null &
 PROXY=$!
 until_true bash -c "exec 3<>/dev/tcp/127.0.0.1/$PP" 2>/dev/null || fail "proxy did not start"

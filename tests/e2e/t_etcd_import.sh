@@ -16,7 +16,7 @@ trap 'stop_all; cleanup; "$LAB" down "$N" >/dev/null 2>&1' EXIT
 ssh-keygen -q -t ed25519 -N '' -f "$T/key"
 IP=$("$LAB" up "$N" --flavour root --pubkey "$T/key.pub" </dev/null 2>"$T/lab.err" | tail -n 1)
 [ -n "$IP" ] || { cat "$T/lab.err"; echo "lab host $N did not start"; exit 1; }
-cluster_start 1
+cluster_start
 SPEC="etcd://$EPS/team-$$"
 etcd_rev() { etcdctl --endpoints "$EPS" get / -w fields | awk '/^"Revision"/ {print $3}'; }
 
