@@ -2,9 +2,10 @@
  * writes to ctl/driver/options. The only file that includes fuse.h.
  *
  * Caching: the kernel keeps entries, attributes and the pages of the
- * generated files (not ctl, log, nor files read from the store's disk);
- * every change of a machine (machine_changed) invalidates what it shows,
- * and wakes poll(2) on its state and log. */
+ * generated files (not ctl, log, nor files read from the store's disk;
+ * state's one value at a time, see struct told); every change of a
+ * machine (machine_changed) invalidates what it shows, and wakes poll(2)
+ * on its state and log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -286,6 +287,243 @@ static void list_content(struct strbuf *sb)
 	pthread_mutex_unlock(&list_lock);
 }
 
+/* state through the page cache, whole and fresh.
+ *
+ * A file whose size changes cannot be cached by the kernel while a reader
+ * may be reading it: the kernel clamps a read to the i_size it sees when it
+ * copies, so a page of one value read with the size of another is cut or
+ * padded, and no notice from here can land atomically between a reader's
+ * page and its size. So the kernel may cache exactly one value of a
+ * machine's state, "told" (the size every GETATTR/LOOKUP reports and the
+ * content every page-cache READ gets), and told changes only when no open
+ * file may read those pages:
+ *  - an open while told is the machine's state is a page-cache reader
+ *    (keep_cache) and counts in readers until its release; while readers
+ *    is not 0 told stays, and an open then reads the state at its open
+ *    (direct_io snapshot, as every open did before), never an old value;
+ *  - a change of state with no reader (or the last release after one)
+ *    switches: told = state, switching set (opens read direct), the
+ *    kernel drops the old pages and attributes (an attribute reply from
+ *    before that notice is discarded by the kernel's attr_version), then
+ *    page-cache opens resume. A reader that opens after the switch gets
+ *    the new size (attributes were dropped) and the new pages, both told.
+ *  - a page-cache reader parked in poll(2) (its last poll said "not
+ *    readable") does not count: it reads only after poll says readable,
+ *    which happens after the switch, and then counts again.
+ * Kept per name, not per machine: a machine removed and made again under
+ * the same name is the same kernel inode, whose old readers still count.
+ * Left: a page-cache read of a polled fd that poll(2) had not reported
+ * readable, and mmap(2) of state, may see a value cut to another's size
+ * (as the kernel's page cache allows for any file resized under a reader). */
+struct told {
+	char *name;
+	struct told *next;
+	unsigned readers;       /* page-cache opens that may read */
+	enum machine_state v;   /* told; valid once known */
+	bool valid, switching;
+};
+static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct told **told_tab; /* protected by told_lock */
+static size_t told_n, told_cap;  /* protected by told_lock */
+
+static size_t told_hash(const char *s)
+{
+	size_t h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* The entry of name, made if new; NULL only without memory. Caller holds
+ * told_lock. */
+static struct told *told_get_locked(const char *name)
+{
+	if (told_cap) {
+		for (struct told *t = told_tab[told_hash(name) & (told_cap - 1)]; t; t = t->next)
+			if (!strcmp(t->name, name))
+				return t;
+	}
+	if (told_n >= told_cap) {
+		size_t cap = told_cap ? told_cap * 2 : 1024;
+		struct told **tab = calloc(cap, sizeof(*tab));
+		if (!tab)
+			return NULL;
+		for (size_t i = 0; i < told_cap; i++) {
+			for (struct told *t = told_tab[i], *nx; t; t = nx) {
+				nx = t->next;
+				size_t b = told_hash(t->name) & (cap - 1);
+				t->next = tab[b];
+				tab[b] = t;
+			}
+		}
+		free(told_tab);
+		told_tab = tab;
+		told_cap = cap;
+	}
+	struct told *t = calloc(1, sizeof(*t));
+	if (!t || !(t->name = strdup(name))) {
+		free(t);
+		return NULL;
+	}
+	size_t b = told_hash(name) & (told_cap - 1);
+	t->next = told_tab[b];
+	told_tab[b] = t;
+	told_n++;
+	return t;
+}
+
+static void told_free_all(void)
+{
+	for (size_t i = 0; i < told_cap; i++) {
+		for (struct told *t = told_tab[i], *nx; t; t = nx) {
+			nx = t->next;
+			free(t->name);
+			free(t);
+		}
+	}
+	free(told_tab);
+	told_tab = NULL;
+	told_n = told_cap = 0;
+}
+
+static enum machine_state state_of(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	enum machine_state s = m->state;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+/* Start a switch if told is behind m's state and nothing reads its pages:
+ * true if the caller must finish it (told_switch_end) once told_lock is
+ * dropped. Caller holds told_lock. */
+static bool told_off; /* unmounting: no more notices; protected by told_lock */
+
+static bool told_begin_locked(struct told *t, struct machine *m)
+{
+	if (told_off)
+		return false;
+	enum machine_state s = state_of(m);
+	if (!t->valid) {
+		/* First sight of this name: the kernel has no pages of it (a
+		 * removed machine's were dropped at its removal). */
+		t->v = s;
+		t->valid = true;
+		return false;
+	}
+	if (t->v == s || t->readers || t->switching)
+		return false;
+	t->v = s;
+	t->switching = true;
+	return true;
+}
+
+static void wake_pollers(struct machine *m, bool log);
+static int inval(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tell the kernel told changed (it drops state's pages and attributes),
+ * then let page-cache opens in again; another change meanwhile switches
+ * again. Called without told_lock. */
+static void told_switch_end(struct told *t, struct machine *m)
+{
+	bool again;
+	do {
+		inval("/%s/state", m->name);
+		pthread_mutex_lock(&told_lock);
+		t->switching = false;
+		again = told_begin_locked(t, m);
+		pthread_mutex_unlock(&told_lock);
+	} while (again);
+	wake_pollers(m, false);
+}
+
+/* m's state file changed, or one of its readers left: switch if it may. */
+static void told_sync(struct machine *m)
+{
+	pthread_mutex_lock(&told_lock);
+	struct told *t = told_get_locked(m->name);
+	bool go = t && told_begin_locked(t, m);
+	pthread_mutex_unlock(&told_lock);
+	if (go)
+		told_switch_end(t, m);
+}
+
+/* The state the kernel is told (GETATTR's size, page-cache READs). */
+static enum machine_state told_value(struct machine *m)
+{
+	pthread_mutex_lock(&told_lock);
+	struct told *t = told_get_locked(m->name);
+	bool go = t && told_begin_locked(t, m);
+	enum machine_state v = t ? t->v : state_of(m);
+	pthread_mutex_unlock(&told_lock);
+	if (go)
+		told_switch_end(t, m);
+	return v;
+}
+
+/* told as it is, for a page-cache READ: never a switch from there (its
+ * notice would wait for the very page this READ fills). */
+static enum machine_state told_peek(struct machine *m)
+{
+	pthread_mutex_lock(&told_lock);
+	struct told *t = told_get_locked(m->name);
+	bool known = t && t->valid;
+	enum machine_state v = known ? t->v : MS_NONE;
+	pthread_mutex_unlock(&told_lock);
+	return known ? v : state_of(m);
+}
+
+/* An open of m's state: a page-cache reader (true, counted) when told is
+ * its state, else false (the open reads direct). */
+static bool told_reader_open(struct machine *m, enum machine_state *v)
+{
+	pthread_mutex_lock(&told_lock);
+	struct told *t = told_get_locked(m->name);
+	bool go = t && told_begin_locked(t, m);
+	bool cached = t && !go && !t->switching && t->v == state_of(m);
+	if (cached) {
+		t->readers++;
+		*v = t->v;
+	}
+	pthread_mutex_unlock(&told_lock);
+	if (go)
+		told_switch_end(t, m);
+	return cached;
+}
+
+/* A page-cache reader left (release) or parked in poll(2). */
+static void told_reader_close(struct machine *m)
+{
+	struct machine *cur = NULL;
+	if (__atomic_load_n(&m->removed, __ATOMIC_ACQUIRE)) {
+		/* Its name's told may now wait on it alone: the machine of
+		 * that name now, if any, is the one to switch to. */
+		cur = store_get(g_store, m->name);
+		if (cur)
+			m = cur;
+	}
+	pthread_mutex_lock(&told_lock);
+	struct told *t = told_get_locked(m->name);
+	if (t && t->readers)
+		t->readers--;
+	bool go = t && !t->readers && !__atomic_load_n(&m->removed, __ATOMIC_ACQUIRE) &&
+		  told_begin_locked(t, m);
+	pthread_mutex_unlock(&told_lock);
+	if (go)
+		told_switch_end(t, m);
+	machine_put(cur);
+}
+
+static void state_text(enum machine_state s, struct strbuf *sb)
+{
+	strbuf_addf(sb, "%s\n", machine_state_name(s));
+}
+
+static bool node_is_state(const struct node *n)
+{
+	return n->kind == N_FILE && n->file->render == render_state;
+}
+
 /* Content of a generated file; false when it has none (ENOENT). */
 static bool node_content(struct node *n, struct strbuf *sb)
 {
@@ -325,6 +563,12 @@ struct ofile {
 	 * (they outlive this open), else at a read from offset 0 (a new
 	 * pass, as after poll(2) and lseek). */
 	bool snapshot, cached;
+	bool lazy;         /* cached, not rendered yet: the first read renders */
+	/* state read through the page cache (see struct told): reads get
+	 * told; parked while poll(2) last said "not readable". Both
+	 * protected by told_lock. */
+	bool told_reader, parked;
+	enum machine_state polled_v; /* told_reader: the value poll last reported */
 	unsigned ver;      /* node_version of content; protected by lock */
 	/* poll(2), protected by open_lock: */
 	struct fuse_pollhandle *ph; /* to wake, or NULL */
@@ -350,6 +594,12 @@ static void ofile_track(struct ofile *of)
 
 static void ofile_free(struct ofile *of)
 {
+	pthread_mutex_lock(&told_lock);
+	bool counted = of->told_reader && !of->parked;
+	of->told_reader = false;
+	pthread_mutex_unlock(&told_lock);
+	if (counted)
+		told_reader_close(of->n.m);
 	pthread_mutex_lock(&open_lock);
 	if (of->prev)
 		of->prev->next = of->next;
@@ -471,6 +721,8 @@ static int mfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 				rc = -ENOENT;
 			else
 				st->st_size = rs.st_size;
+		} else if (node_is_state(&n)) {
+			st->st_size = (off_t)strlen(machine_state_name(told_value(n.m))) + 1;
 		} else {
 			struct strbuf sb = STRBUF_INIT;
 			if (!node_content(&n, &sb))
@@ -572,10 +824,11 @@ static unsigned node_version(const struct node *n)
 /* Whether the kernel may keep a read-only open's pages: rendered from
  * memory, and told of every change. Not ctl and engine (their check
  * times tick),
- * log, nor the store's own files; nor state and .list, which change
- * while readers race them: a page read after the kernel took the old
- * size would show them cut short, so those read the open's snapshot
- * (their entries and attributes are still cached). */
+ * log, nor the store's own files; nor .list, nor state when struct told
+ * does not let it (they change while readers race them: a page read
+ * after the kernel took the old size would show them cut short), so
+ * those read the open's snapshot (their entries and attributes are
+ * still cached). */
 static bool node_cacheable(const struct node *n)
 {
 	switch (n->kind) {
@@ -640,14 +893,21 @@ static int open_node(struct ofile *of, struct fuse_file_info *fi)
 		of->live_fd = open(path, O_RDONLY | O_CLOEXEC | O_CREAT | O_NOFOLLOW, 0600);
 		if (of->live_fd < 0)
 			return -errno;
+	} else if (node_is_state(&of->n) && acc == O_RDONLY &&
+		   told_reader_open(of->n.m, &of->polled_v)) {
+		of->told_reader = true;
+		of->cached = true;
 	} else {
 		of->ver = node_version(&of->n);
-		if (!node_content(&of->n, &of->content))
-			return -ENOENT;
 		of->snapshot = acc == O_RDONLY;
 		of->cached = of->snapshot && node_cacheable(&of->n);
+		/* A generated file's pages are often still in the kernel's
+		 * cache: render it at the first read that needs it. */
+		of->lazy = of->cached && of->n.kind == N_FILE;
+		if (!of->lazy && !node_content(&of->n, &of->content))
+			return -ENOENT;
 	}
-	if (node_polled(&of->n))
+	if (node_polled(&of->n) && !of->told_reader)
 		strbuf_add(&of->polled, of->content.buf ? of->content.buf : "", of->content.len);
 	fi->direct_io = !of->cached;
 	fi->keep_cache = of->cached;
@@ -674,6 +934,8 @@ static int mfs_open(const char *path, struct fuse_file_info *fi)
 	if (rc) {
 		if (of->live_fd >= 0)
 			close(of->live_fd);
+		if (of->told_reader)
+			told_reader_close(of->n.m);
 		node_release(&of->n);
 		strbuf_release(&of->content);
 		strbuf_release(&of->polled);
@@ -727,9 +989,23 @@ static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 		ssize_t n = pread(of->live_fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
 	}
+	if (of->told_reader) {
+		/* A page of told: the size the kernel holds is told's. */
+		struct strbuf sb = STRBUF_INIT;
+		state_text(told_peek(of->n.m), &sb);
+		size_t n = 0;
+		if ((size_t)off < sb.len) {
+			n = sb.len - (size_t)off;
+			if (n > size)
+				n = size;
+			memcpy(buf, sb.buf + off, n);
+		}
+		strbuf_release(&sb);
+		return (int)n;
+	}
 	pthread_mutex_lock(&of->lock);
 	unsigned ver = node_version(&of->n);
-	if (of->snapshot && ver != of->ver && (of->cached || off == 0)) {
+	if (of->snapshot && (of->lazy || (ver != of->ver && (of->cached || off == 0)))) {
 		/* Cached pages outlive the open: never fill them with a
 		 * version older than the last invalidation. */
 		struct strbuf sb = STRBUF_INIT;
@@ -740,6 +1016,7 @@ static int mfs_read(const char *path, char *buf, size_t size, off_t off,
 			strbuf_release(&sb);
 		}
 		of->ver = ver;
+		of->lazy = false;
 	}
 	size_t n = 0;
 	if ((size_t)off < of->content.len) {
@@ -774,6 +1051,32 @@ static int mfs_poll(const char *path, struct fuse_file_info *fi,
 			fuse_pollhandle_destroy(of->ph);
 		of->ph = ph;
 		pthread_mutex_unlock(&open_lock);
+	}
+	if (of->told_reader) {
+		/* Readable once told (what its pages show) moved on; parked,
+		 * not counted as a reader, while it waits (see struct told). */
+		struct machine *m = of->n.m;
+		pthread_mutex_lock(&told_lock);
+		struct told *t = told_get_locked(m->name);
+		bool ready = t && !t->switching && t->v != of->polled_v;
+		bool go = false;
+		if (ready) {
+			of->polled_v = t->v;
+			if (of->parked) {
+				of->parked = false;
+				t->readers++;
+			}
+		} else if (t && ph && !of->parked) {
+			of->parked = true;
+			if (t->readers)
+				t->readers--;
+			go = !t->readers && told_begin_locked(t, m);
+		}
+		pthread_mutex_unlock(&told_lock);
+		if (go)
+			told_switch_end(t, m);
+		*reventsp = ready ? POLLIN | POLLRDNORM : 0;
+		return 0;
 	}
 	/* Rendered outside open_lock: tree_notify takes it under m->lock. */
 	struct stat st;
@@ -1155,8 +1458,11 @@ static void tree_notify(void *arg, struct machine *m, unsigned what)
 		inval("/.list");
 		/* A folder the kernel does not know has no children it knows. */
 		if (inval("/%s", m->name) != -ENOENT) {
+			/* state: told_sync below, unless gone (old fds then
+			 * read past the pages, and get ENOENT). */
 			for (size_t i = 0; i < NFILES; i++)
-				inval("/%s/%s", m->name, files[i].name);
+				if (files[i].render != render_state || (what & MCHG_GONE))
+					inval("/%s/%s", m->name, files[i].name);
 			for (size_t i = 0; i < 3; i++)
 				inval("/%s/certs/%s", m->name, cert_files[i]);
 			for (size_t i = 0; i < 5; i++)
@@ -1167,6 +1473,8 @@ static void tree_notify(void *arg, struct machine *m, unsigned what)
 				inval("/%s/options/%s", m->name, names.v[i]);
 			strlist_clear(&names);
 		}
+		if (!(what & MCHG_GONE))
+			told_sync(m);
 		wake_pollers(m, false);
 	}
 	/* rm on ctl: the name leaves the kernel's cache before the write
@@ -1271,8 +1579,12 @@ int fuse_tree_main(struct fuse_args *args, struct store *s, int refresh)
 	store_set_notify(g_store, NULL, NULL);
 	strbuf_release(&list_cache);
 	list_valid = false;
+	pthread_mutex_lock(&told_lock);
+	told_off = true;
+	pthread_mutex_unlock(&told_lock);
 	while (open_files)
 		ofile_free(open_files);
+	told_free_all();
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
