@@ -102,3 +102,43 @@ same_as_dm() {
 	same_as_dm ls-format-field ls --format '{{ .Bogus }}'
 	same_as_dm ls-format-func ls --format '{{foo .Name}}'
 }
+
+@test "dm: create's help: the shared flags and the driver's, sorted as the cli library sorts them" {
+	same_as_dm help-create help create
+	same_as_dm create-help-none create --help -d none
+	same_as_dm create-noname-none create -d none
+}
+
+@test "dm: ssh, scp, mount of a machine without SSH run the tools with an empty host, as Docker Machine" {
+	same_as_dm ssh-none ssh n1
+	same_as_dm scp-none scp n1:/a /nonexistent-mfs/x
+	same_as_dm mount-none mount n1:/a /nonexistent-mfs/x
+}
+
+@test "dm: scp and mount of a machine that does not exist or cannot be loaded" {
+	same_as_dm scp-nope scp nope:/a /nonexistent-mfs/x
+	same_as_dm mount-nope mount nope:/a /nonexistent-mfs/x
+	same_as_dm scp-broken scp broken:/a /nonexistent-mfs/x
+	same_as_dm mount-broken mount broken:/a /nonexistent-mfs/x
+}
+
+@test "dm: ls --format with a field a row lacks: the header, then the row up to the field" {
+	same_as_dm ls-format-partial ls --format 'table {{.Name}}\t{{.Bogus}}'
+	same_as_dm ls-format-partial2 ls --format 'table {{.Name}}\t{{.State}}\t{{.Bogus}}\t{{.URL}}'
+	# the record that cannot be loaded is never filtered out
+	same_as_dm ls-format-nohost ls --filter name=zzz --format 'table {{.Name}}\t{{.Bogus}}'
+	same_as_dm ls-format-json ls --format '{{json .Name}}'
+	same_as_dm ls-format-nil ls --filter name=broken --format '{{.Name}}|{{.SwarmOptions}}|{{.EngineOptions}}|{{.ResponseTime}}'
+	# state.None prints as ""
+	same_as_dm ls-state-none ls --filter state=
+}
+
+@test "dm: ls's natural sort (x1 x01 x001, a-1 A-2), active takes the first in that order" {
+	local n
+	for n in x1 x01 x001 a-1 A-2 n10 n2 m9.b m10.a; do none_machine "$n" "tcp://127.0.0.1:$PORT"; done
+	same_as_dm ls-natural-sort ls --format '{{.Name}} {{.Active}}'
+	same_as_dm ls-natural-sort-q ls -q
+	DOCKER_HOST=tcp://127.0.0.1:$PORT same_as_dm ls-natural-active ls --format '{{.Name}} {{.Active}}'
+	DOCKER_HOST=tcp://127.0.0.1:$PORT same_as_dm active-first active
+	docker-machine rm -y x1 x01 x001 a-1 A-2 n10 n2 m9.b m10.a >/dev/null
+}

@@ -98,12 +98,16 @@ n10: none Running tcp://127.0.0.1:2377" ]
 }
 
 @test "ls --format table: header row and tabwriter" {
-	DOCKER_HOST=tcp://127.0.0.1:2377 run docker-machine ls --filter name=n --format 'table {{.Name}}\t{{.Active}}\t{{json .State}}\t{{.ActiveHost}}'
+	DOCKER_HOST=tcp://127.0.0.1:2377 run docker-machine ls --filter name=n --format 'table {{.Name}}\t{{.Active}}\t{{.State}}\t{{.ActiveHost}}'
 	[ "$status" -eq 0 ]
-	[ "$output" = 'NAME   ACTIVE   "STATE"     ACTIVE_HOST
-n1     -        "Running"   false
-n2     -        "Running"   false
-n10    *        "Running"   true' ]
+	[ "$output" = 'NAME   ACTIVE   STATE     ACTIVE_HOST
+n1     -        Running   false
+n2     -        Running   false
+n10    *        Running   true' ]
+	# Docker Machine 0.16.2 defines no template function
+	run --separate-stderr docker-machine ls --format '{{json .State}}'
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'template: :1: function "json" not defined' ]
 }
 
 @test "ls --format: every field has a header" {

@@ -60,14 +60,16 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 	[ ! -e "$MNT/g3" ]
 }
 
-@test "ssh: a command, arguments passed through, exit status kept" {
+@test "ssh: a command, arguments passed through, a failure as Docker Machine says it" {
 	run docker-machine ssh g1 echo hi there
 	[ "$status" -eq 0 ]
 	[ "$output" = "hi there" ]
 	run docker-machine ssh g1 -- ls -d /tmp
 	[ "$output" = /tmp ]
-	run docker-machine ssh g1 'exit 7'
-	[ "$status" -eq 7 ]
+	# Docker Machine: exec.Cmd's error, exit status 1
+	run --separate-stderr docker-machine ssh g1 'exit 7'
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "exit status 7" ]
 }
 
 @test "ssh: the pinned host key is checked" {
