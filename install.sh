@@ -24,7 +24,7 @@ PACKAGES=(
 	# tests: govmomi's vCenter simulator (tests/vcsim, built in GOPATH mode)
 	golang-go golang-github-vmware-govmomi-dev
 	# the docker-machine wrapper and its tests
-	bats jq sshfs rsync ca-certificates
+	bats jq sshfs rsync ca-certificates shellcheck
 	# tests: the libFuzzer harnesses (clang, its fuzzer/sanitizer runtimes, llvm-symbolizer)
 	clang libclang-rt-14-dev llvm
 	# packaging and its tests: cpack's .deb (dpkg-shlibdeps), units, completions, man

@@ -581,3 +581,9 @@ Successfully removed w2" ]
 	[ "$(cat "$MNT/envc/options/engine-registry-mirror")" = https://mirror.example ]
 	[ "$(cat "$MNT/envc/options/engine-install-url")" = none ]
 }
+
+@test "the wrapper passes shellcheck" {
+	command -v shellcheck >/dev/null || { echo "shellcheck is not installed (apt-get install shellcheck)"; return 1; }
+	run shellcheck -s bash "$SRCDIR/tools/docker-machine"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
