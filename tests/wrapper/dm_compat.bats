@@ -142,3 +142,54 @@ same_as_dm() {
 	DOCKER_HOST=tcp://127.0.0.1:$PORT same_as_dm active-first active
 	docker-machine rm -y x1 x01 x001 a-1 A-2 n10 n2 m9.b m10.a >/dev/null
 }
+
+# stopped_generic NAME: a generic machine whose SSH port refuses (Docker
+# Machine's generic driver calls it Stopped), written into the store as
+# Docker Machine writes one while nothing is mounted, then mounted again.
+stopped_generic() {
+	local p s=$MACHINE_STORAGE_PATH/machines
+	for _ in $(seq 20); do
+		p=$(free_port)
+		[ "$p" != "$PORT" ] && ! timeout 1 bash -c "</dev/tcp/127.0.0.1/$p" 2>/dev/null && break
+	done
+	fusermount3 -u "$MNT"
+	mkdir -m 700 "$s/$1"
+	python3 - "$s/n1/config.json" "$s/$1/config.json" "$1" "$p" "$MACHINE_STORAGE_PATH" <<'PY'
+import json, sys
+src, dst, name, port, store = sys.argv[1:]
+c = json.load(open(src))
+c["Name"] = name
+c["DriverName"] = "generic"
+c["Driver"] = {"IPAddress": "127.0.0.1", "MachineName": name, "SSHUser": "root",
+               "SSHPort": int(port), "SSHKeyPath": "", "StorePath": store,
+               "SwarmMaster": False, "SwarmHost": "", "SwarmDiscovery": "",
+               "EnginePort": int(c["Driver"]["URL"].rsplit(":", 1)[1]), "SSHKey": ""}
+a = c["HostOptions"]["AuthOptions"]
+a["StorePath"] = store + "/machines/" + name
+a["ServerCertPath"] = a["StorePath"] + "/server.pem"
+a["ServerKeyPath"] = a["StorePath"] + "/server-key.pem"
+json.dump(c, open(dst, "w"), indent=4)
+PY
+	cp "$s/n1/ca.pem" "$s/n1/cert.pem" "$s/n1/key.pem" "$s/$1/"
+	"$MACHINEFS" -o "store=$MACHINE_STORAGE_PATH,fsname=machinefs:$MACHINE_STORAGE_PATH,subtype=machinefs" \
+		"$MNT" 3>&- 2>>"$T/daemon.log"
+	for _ in $(seq 100); do [ -d "$MNT/.drivers" ] && break; sleep 0.05; done
+	[ -d "$MNT/.drivers" ]
+	# the daemon's first look at it (bounded)
+	for _ in $(seq 100); do [ "$(cat "$MNT/$1/state")" = Stopped ] && return 0; sleep 0.1; done
+	return 1
+}
+
+@test "dm: a stopped machine: no URL, version, kill, restart (by start), upgrade (start first)" {
+	[ -d "$MNT/.drivers/generic" ] || skip "needs the generic driver"
+	stopped_generic g1
+	same_as_dm stopped-status status g1
+	same_as_dm stopped-url url g1
+	same_as_dm stopped-version version g1
+	same_as_dm stopped-kill kill g1
+	same_as_dm stopped-restart restart g1
+	same_as_dm stopped-upgrade upgrade g1
+	same_as_dm stopped-ls ls --filter driver=generic
+	DOCKER_HOST=tcp://127.0.0.1:$PORT same_as_dm stopped-ls-format ls --format '{{.Name}} {{.State}} {{.URL}} {{.Active}} {{.DockerVersion}}'
+	docker-machine rm -y g1 >/dev/null
+}
