@@ -176,7 +176,7 @@ PY
 	for _ in $(seq 100); do [ -d "$MNT/.drivers" ] && break; sleep 0.05; done
 	[ -d "$MNT/.drivers" ]
 	# the daemon's first look at it (bounded)
-	for _ in $(seq 100); do [ "$(cat "$MNT/$1/state")" = Stopped ] && return 0; sleep 0.1; done
+	for _ in $(seq 300); do [ "$(cat "$MNT/$1/state")" = Stopped ] && return 0; sleep 0.1; done
 	return 1
 }
 
