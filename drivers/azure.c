@@ -99,22 +99,9 @@ static const char *opt(const struct driver_ctx *ctx, const char *name)
 	return driver_opt_env(ctx, &azure_driver, name);
 }
 
-static bool opt_bool(const struct driver_ctx *ctx, const char *name)
-{
-	const char *v = opt(ctx, name);
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)
 {
-	const char *v = opt(ctx, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
+	return driver_opt_copy(ctx, &azure_driver, name, dst, len);
 }
 
 /* A name that goes into an ARM path: letters, digits, . _ - ( ). */
@@ -223,9 +210,9 @@ static int az_configure(struct driver_ctx *ctx)
 		return error_set(ctx->err, EINVAL, "azure-client-id needs azure-client-secret (or leave both empty for the device-code sign-in)");
 	if (!strcasecmp(ctx->base->ssh_user, "root") || !arm_name(ctx->base->ssh_user))
 		return error_set(ctx->err, EINVAL, "invalid value '%.64s' for option 'azure-ssh-user'", ctx->base->ssh_user);
-	p->use_private_ip = opt_bool(ctx, "azure-use-private-ip");
-	p->no_public_ip = opt_bool(ctx, "azure-no-public-ip");
-	p->static_public_ip = opt_bool(ctx, "azure-static-public-ip");
+	p->use_private_ip = driver_opt_env_bool(ctx, &azure_driver, "azure-use-private-ip");
+	p->no_public_ip = driver_opt_env_bool(ctx, &azure_driver, "azure-no-public-ip");
+	p->static_public_ip = driver_opt_env_bool(ctx, &azure_driver, "azure-static-public-ip");
 	p->made = 0;
 	p->tenant[0] = '\0';
 	ctx->base->ssh_port = 22;

@@ -84,23 +84,10 @@ static const char *opt(const struct driver_ctx *ctx, const char *name)
 	return driver_opt_env(ctx, &digitalocean_driver, name);
 }
 
-static bool opt_bool(const struct driver_ctx *ctx, const char *name)
-{
-	const char *v = opt(ctx, name);
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
 /* Copy an option into a fixed field; a value that does not fit is refused. */
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)
 {
-	const char *v = opt(ctx, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
+	return driver_opt_copy(ctx, &digitalocean_driver, name, dst, len);
 }
 
 static void path_in(const struct driver_ctx *ctx, const char *name, char *buf, size_t len)
@@ -160,10 +147,10 @@ static int do_configure(struct driver_ctx *ctx)
 				 "invalid value '%s' for option 'digitalocean-ssh-port': want 1-65535", ps);
 	port = (int)n;
 	ctx->base->ssh_port = port;
-	p->ipv6 = opt_bool(ctx, "digitalocean-ipv6");
-	p->private_net = opt_bool(ctx, "digitalocean-private-networking");
-	p->backups = opt_bool(ctx, "digitalocean-backups");
-	p->monitoring = opt_bool(ctx, "digitalocean-monitoring");
+	p->ipv6 = driver_opt_env_bool(ctx, &digitalocean_driver, "digitalocean-ipv6");
+	p->private_net = driver_opt_env_bool(ctx, &digitalocean_driver, "digitalocean-private-networking");
+	p->backups = driver_opt_env_bool(ctx, &digitalocean_driver, "digitalocean-backups");
+	p->monitoring = driver_opt_env_bool(ctx, &digitalocean_driver, "digitalocean-monitoring");
 	snprintf(p->droplet_name, sizeof(p->droplet_name), "%s", ctx->machine);
 	p->droplet_id = 0;
 	p->ssh_key_id = 0;

@@ -125,6 +125,39 @@ bool driver_opt_bool(const struct driver_ctx *ctx,
 	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
 }
 
+bool driver_opt_env_bool(const struct driver_ctx *ctx,
+			 const struct machine_driver *d, const char *name)
+{
+	const char *v = driver_opt_env(ctx, d, name);
+	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
+}
+
+int driver_opt_copy(struct driver_ctx *ctx, const struct machine_driver *d,
+		    const char *name, char *dst, size_t len)
+{
+	const char *v = driver_opt_env(ctx, d, name);
+	if (!v)
+		v = "";
+	if (strlen(v) >= len)
+		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
+				 name, len - 1);
+	snprintf(dst, len, "%s", v);
+	return 0;
+}
+
+int driver_opt_range(struct driver_ctx *ctx, const struct machine_driver *d,
+		     const char *name, long lo, long hi, int *out)
+{
+	const char *v = driver_opt_env(ctx, d, name);
+	char *end;
+	long n = strtol(v ? v : "", &end, 10);
+	if (!v || !*v || *end || n < lo || n > hi)
+		return error_set(ctx->err, EINVAL, "invalid value '%.60s' for option '%s': want %ld-%ld",
+				 v ? v : "", name, lo, hi);
+	*out = (int)n;
+	return 0;
+}
+
 const char *option_set_get(const struct option_set *os, const char *name)
 {
 	for (size_t i = 0; i < os->names.n; i++)

@@ -178,6 +178,17 @@ int driver_opt_int(struct driver_ctx *ctx, const struct machine_driver *d,
 		   const char *name, int *out);
 bool driver_opt_bool(const struct driver_ctx *ctx,
 		     const struct machine_driver *d, const char *name);
+/* driver_opt_env()'s value is "true", "1" or "yes". */
+bool driver_opt_env_bool(const struct driver_ctx *ctx,
+			 const struct machine_driver *d, const char *name);
+/* driver_opt_env()'s value (none: "") copied into the fixed field dst;
+ * a value that does not fit is refused (-EINVAL), never truncated. */
+int driver_opt_copy(struct driver_ctx *ctx, const struct machine_driver *d,
+		    const char *name, char *dst, size_t len);
+/* driver_opt_env()'s value as a whole number from lo to hi into *out;
+ * an empty or other value is refused (-EINVAL). */
+int driver_opt_range(struct driver_ctx *ctx, const struct machine_driver *d,
+		     const char *name, long lo, long hi, int *out);
 
 /* The option_set. */
 const char *option_set_get(const struct option_set *os, const char *name);

@@ -91,14 +91,7 @@ static const char *opt(const struct driver_ctx *ctx, const char *name)
 
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)
 {
-	const char *v = opt(ctx, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
+	return driver_opt_copy(ctx, &exoscale_driver, name, dst, len);
 }
 
 static bool clean(const char *s, const char *also_bad)

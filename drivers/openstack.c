@@ -85,45 +85,6 @@ static const struct driver_option os_options[] = {
 
 /* ---- options ---- */
 
-const char *os_opt(const struct driver_ctx *ctx, const struct machine_driver *d,
-		   const char *name)
-{
-	return driver_opt_env(ctx, d, name);
-}
-
-static bool os_opt_bool(const struct driver_ctx *ctx, const struct machine_driver *d,
-			const char *name)
-{
-	const char *v = os_opt(ctx, d, name);
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
-int os_put(struct driver_ctx *ctx, const struct machine_driver *d, char *dst,
-	   size_t len, const char *name)
-{
-	const char *v = os_opt(ctx, d, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
-}
-
-static int os_put_int(struct driver_ctx *ctx, const struct machine_driver *d,
-		      const char *name, int lo, int hi, int *out)
-{
-	const char *v = os_opt(ctx, d, name);
-	char *end;
-	long n = strtol(v ? v : "", &end, 10);
-	if (!v || !*v || *end || n < lo || n > hi)
-		return error_set(ctx->err, EINVAL, "invalid value '%.50s' for option '%s': want %d-%d",
-				 v ? v : "", name, lo, hi);
-	*out = (int)n;
-	return 0;
-}
-
 /* No control character, space (unless allowed) or non-ASCII byte. */
 bool os_only(const char *s, const char *allowed)
 {
@@ -166,18 +127,18 @@ static int os_configure(struct driver_ctx *ctx)
 	};
 	int rc;
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
-		if ((rc = os_put(ctx, d, s[i].dst, s[i].len, s[i].name)))
+		if ((rc = driver_opt_copy(ctx, d, s[i].name, s[i].dst, s[i].len)))
 			return rc;
-	if ((rc = os_put_int(ctx, d, "openstack-active-timeout", 1, 86400, &p->active_timeout)) ||
-	    (rc = os_put_int(ctx, d, "openstack-ip-version", 4, 6, &p->ip_version)) ||
-	    (rc = os_put_int(ctx, d, "openstack-ssh-port", 1, 65535, &ctx->base->ssh_port)))
+	if ((rc = driver_opt_range(ctx, d, "openstack-active-timeout", 1, 86400, &p->active_timeout)) ||
+	    (rc = driver_opt_range(ctx, d, "openstack-ip-version", 4, 6, &p->ip_version)) ||
+	    (rc = driver_opt_range(ctx, d, "openstack-ssh-port", 1, 65535, &ctx->base->ssh_port)))
 		return rc;
 	if (p->ip_version != 4 && p->ip_version != 6)
 		return error_set(ctx->err, EINVAL, "invalid value '%d' for option 'openstack-ip-version': want 4 or 6",
 				 p->ip_version);
-	p->insecure = os_opt_bool(ctx, d, "openstack-insecure");
-	p->nova_network = os_opt_bool(ctx, d, "openstack-nova-network");
-	p->config_drive = os_opt_bool(ctx, d, "openstack-config-drive");
+	p->insecure = driver_opt_env_bool(ctx, d, "openstack-insecure");
+	p->nova_network = driver_opt_env_bool(ctx, d, "openstack-nova-network");
+	p->config_drive = driver_opt_env_bool(ctx, d, "openstack-config-drive");
 	p->existing_key = *p->keypair_name != '\0';
 	p->rax = false;
 	p->machine_id[0] = p->fip_id[0] = p->fip_addr[0] = p->fip_pool_id[0] = '\0';

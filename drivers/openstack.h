@@ -58,11 +58,6 @@ int os_state(struct driver_ctx *ctx, enum machine_state *out);
 int os_url(struct driver_ctx *ctx, char *buf, size_t len);
 int os_load(struct driver_ctx *ctx, const cJSON *o);
 int os_save(const struct driver_ctx *ctx, cJSON *o);
-/* The value of option name of driver d: the user's, its env var, its default. */
-const char *os_opt(const struct driver_ctx *ctx, const struct machine_driver *d,
-		   const char *name);
-int os_put(struct driver_ctx *ctx, const struct machine_driver *d, char *dst,
-	   size_t len, const char *name);
 bool os_only(const char *s, const char *allowed);
 
 #endif

@@ -42,28 +42,22 @@ static int rax_configure(struct driver_ctx *ctx)
 	memset(p, 0, sizeof(*p));
 	p->rax = true;
 	p->ip_version = 4;
-	if ((rc = os_put(ctx, d, p->username, sizeof(p->username), "rackspace-username")) ||
-	    (rc = os_put(ctx, d, p->api_key, sizeof(p->api_key), "rackspace-api-key")) ||
-	    (rc = os_put(ctx, d, p->region, sizeof(p->region), "rackspace-region")) ||
-	    (rc = os_put(ctx, d, p->endpoint_type, sizeof(p->endpoint_type), "rackspace-endpoint-type")) ||
-	    (rc = os_put(ctx, d, p->image_id, sizeof(p->image_id), "rackspace-image-id")) ||
-	    (rc = os_put(ctx, d, p->flavor_id, sizeof(p->flavor_id), "rackspace-flavor-id")) ||
-	    (rc = os_put(ctx, d, p->auth_url, sizeof(p->auth_url), "rackspace-auth-url")) ||
-	    (rc = os_put(ctx, d, ctx->base->ssh_user, sizeof(ctx->base->ssh_user), "rackspace-ssh-user")))
+	if ((rc = driver_opt_copy(ctx, d, "rackspace-username", p->username, sizeof(p->username))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-api-key", p->api_key, sizeof(p->api_key))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-region", p->region, sizeof(p->region))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-endpoint-type", p->endpoint_type, sizeof(p->endpoint_type))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-image-id", p->image_id, sizeof(p->image_id))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-flavor-id", p->flavor_id, sizeof(p->flavor_id))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-auth-url", p->auth_url, sizeof(p->auth_url))) ||
+	    (rc = driver_opt_copy(ctx, d, "rackspace-ssh-user", ctx->base->ssh_user, sizeof(ctx->base->ssh_user))))
 		return rc;
 	struct { const char *name; int lo, hi; int *out; } ints[] = {
 		{ "rackspace-active-timeout", 1, 86400, &p->active_timeout },
 		{ "rackspace-ssh-port", 1, 65535, &ctx->base->ssh_port },
 	};
-	for (size_t i = 0; i < 2; i++) {
-		const char *v = os_opt(ctx, d, ints[i].name);
-		char *end;
-		long n = strtol(v ? v : "", &end, 10);
-		if (!v || !*v || *end || n < ints[i].lo || n > ints[i].hi)
-			return error_set(ctx->err, EINVAL, "invalid value '%.50s' for option '%s': want %d-%d",
-					 v ? v : "", ints[i].name, ints[i].lo, ints[i].hi);
-		*ints[i].out = (int)n;
-	}
+	for (size_t i = 0; i < 2; i++)
+		if ((rc = driver_opt_range(ctx, d, ints[i].name, ints[i].lo, ints[i].hi, ints[i].out)))
+			return rc;
 	if (!*p->region)
 		return error_set(ctx->err, EINVAL, MISSING, "Region", "OS_REGION_NAME", "--rackspace-region");
 	if (!*p->username)

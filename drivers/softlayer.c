@@ -78,39 +78,14 @@ extern const struct machine_driver softlayer_driver;
 
 /* ---- options ---- */
 
-static const char *opt(const struct driver_ctx *ctx, const char *name)
-{
-	return driver_opt_env(ctx, &softlayer_driver, name);
-}
-
-static bool opt_bool(const struct driver_ctx *ctx, const char *name)
-{
-	const char *v = opt(ctx, name);
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)
 {
-	const char *v = opt(ctx, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
+	return driver_opt_copy(ctx, &softlayer_driver, name, dst, len);
 }
 
 static int put_int(struct driver_ctx *ctx, int *dst, const char *name, long lo, long hi)
 {
-	const char *v = opt(ctx, name);
-	char *end;
-	long n = strtol(v && *v ? v : "0", &end, 10);
-	if (*end || n < lo || n > hi)
-		return error_set(ctx->err, EINVAL, "invalid value '%.60s' for option '%s': want %ld-%ld",
-				 v, name, lo, hi);
-	*dst = (int)n;
-	return 0;
+	return driver_opt_range(ctx, &softlayer_driver, name, lo, hi, dst);
 }
 
 /* No control character, space or non-ASCII byte (header and URL values). */
@@ -151,9 +126,9 @@ static int sl_configure(struct driver_ctx *ctx)
 	    (rc = put_int(ctx, &p->private_vlan, "softlayer-private-vlan-id", 0, 0x7fffffff)) ||
 	    (rc = put_int(ctx, &p->max_speed, "softlayer-network-max-speed", 0, 1000000)))
 		return rc;
-	p->hourly = opt_bool(ctx, "softlayer-hourly-billing");
-	p->local_disk = opt_bool(ctx, "softlayer-local-disk");
-	p->private_net = opt_bool(ctx, "softlayer-private-net-only");
+	p->hourly = driver_opt_env_bool(ctx, &softlayer_driver, "softlayer-hourly-billing");
+	p->local_disk = driver_opt_env_bool(ctx, &softlayer_driver, "softlayer-local-disk");
+	p->private_net = driver_opt_env_bool(ctx, &softlayer_driver, "softlayer-private-net-only");
 	if (!*p->hostname)
 		snprintf(p->hostname, sizeof(p->hostname), "%s", ctx->machine);
 	/* Docker Machine's validateDeviceConfig. */

@@ -108,33 +108,14 @@ extern const struct machine_driver vmwarevsphere_driver;
 
 /* ---- options ---- */
 
-static const char *opt(const struct driver_ctx *ctx, const char *name)
-{
-	return driver_opt_env(ctx, &vmwarevsphere_driver, name);
-}
-
 static int put(struct driver_ctx *ctx, char *dst, size_t len, const char *name)
 {
-	const char *v = opt(ctx, name);
-	if (!v)
-		v = "";
-	if (strlen(v) >= len)
-		return error_set(ctx->err, EINVAL, "value of option '%s' is too long (at most %zu bytes)",
-				 name, len - 1);
-	snprintf(dst, len, "%s", v);
-	return 0;
+	return driver_opt_copy(ctx, &vmwarevsphere_driver, name, dst, len);
 }
 
 static int put_int(struct driver_ctx *ctx, int *dst, const char *name, long lo, long hi)
 {
-	const char *v = opt(ctx, name);
-	char *end;
-	long n = strtol(v ? v : "", &end, 10);
-	if (!v || !*v || *end || n < lo || n > hi)
-		return error_set(ctx->err, EINVAL, "invalid value '%.60s' for option '%s': want %ld-%ld",
-				 v ? v : "", name, lo, hi);
-	*dst = (int)n;
-	return 0;
+	return driver_opt_range(ctx, &vmwarevsphere_driver, name, lo, hi, dst);
 }
 
 /* A list option (one value a line; a comma-separated environment
@@ -160,12 +141,6 @@ static int put_list(struct driver_ctx *ctx, char *dst, size_t len, const char *n
 		snprintf(dst, len, "%s", strbuf_str(&sb));
 	strbuf_release(&sb);
 	return rc;
-}
-
-static bool opt_bool(const struct driver_ctx *ctx, const char *name)
-{
-	const char *v = opt(ctx, name);
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
 }
 
 static void iso_default(char *buf, size_t len)
@@ -217,7 +192,7 @@ static int vs_configure(struct driver_ctx *ctx)
 					 "invalid value '%.100s' for option 'vmwarevsphere-thumbprint': want a SHA-1 or SHA-256 thumbprint (AA:BB:...)",
 					 p->thumbprint);
 	}
-	p->insecure = opt_bool(ctx, "vmwarevsphere-insecure");
+	p->insecure = driver_opt_env_bool(ctx, &vmwarevsphere_driver, "vmwarevsphere-insecure");
 	/* Docker Machine: "Sanitize input on ingress." */
 	char *f = p->folder;
 	while (*f == '/')
