@@ -38,12 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "drivers/azure.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -254,17 +254,6 @@ static void named(char *buf, size_t len, const struct driver_ctx *ctx, const cha
 
 /* ---- the API with long-running operations ---- */
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* The poll URL may only point at the API's own origin (the token goes
  * there). */
 static bool same_origin(const char *base, const char *url)
@@ -298,18 +287,19 @@ static int lro_wait(struct driver_ctx *ctx, const char *what, const struct http_
 		free(url);
 		return error_set(ctx->err, EPROTO, "%s: the operation's status url is not on %s", what, base);
 	}
-	time_t deadline = time(NULL) + LRO_WAIT_S;
-	int wait_ms = 250, rc = 0;
+	int rc = 0;
+	struct driver_wait w;
+	driver_wait_start(&w, ctx, LRO_WAIT_S, 250);
+	w.nap_first = true;
 	const char *ra = http_resp_header(first, "Retry-After");
 	if (ra && atoi(ra) > 0)
-		wait_ms = atoi(ra) > 10 ? 10000 : atoi(ra) * 1000;
+		w.interval_ms = atoi(ra) > 10 ? 10000 : atoi(ra) * 1000;
 	for (;;) {
-		if (!nap(ctx, wait_ms)) {
-			rc = error_set(ctx->err, EINTR, "%s was cancelled", what);
-			break;
-		}
-		if (time(NULL) >= deadline) {
-			rc = error_set(ctx->err, ETIMEDOUT, "%s did not end within %d s", what, LRO_WAIT_S);
+		if (!driver_wait_next(&w)) {
+			if (w.timed_out)
+				rc = error_set(ctx->err, ETIMEDOUT, "%s did not end within %d s", what, LRO_WAIT_S);
+			else
+				rc = error_set(ctx->err, EINTR, "%s was cancelled", what);
 			break;
 		}
 		struct http_resp rs = HTTP_RESP_INIT;
@@ -319,7 +309,7 @@ static int lro_wait(struct driver_ctx *ctx, const char *what, const struct http_
 			break;
 		}
 		const char *r = http_resp_header(&rs, "Retry-After");
-		wait_ms = r && atoi(r) > 0 ? (atoi(r) > 10 ? 10000 : atoi(r) * 1000) : 500;
+		w.interval_ms = r && atoi(r) > 0 ? (atoi(r) > 10 ? 10000 : atoi(r) * 1000) : 500;
 		if (!use_async) {
 			bool done = rs.status != 202;
 			http_resp_release(&rs);
@@ -1065,19 +1055,18 @@ static int power(struct driver_ctx *ctx, const char *action, enum machine_state 
 	strbuf_release(&path);
 	if (rc)
 		return rc;
-	time_t deadline = time(NULL) + POWER_WAIT_S;
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, POWER_WAIT_S, 500); driver_wait_next(&w);) {
 		enum machine_state st = MS_NONE;
 		if ((rc = get_state(ctx, &st)))
 			return rc;
 		if (st == want)
 			return 0;
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "virtual machine '%s' is not %s %d s after '%s'",
-					 ctx->machine, machine_state_name(want), POWER_WAIT_S, action);
-		if (!nap(ctx, 500))
-			return error_set(ctx->err, EINTR, "'%s' of '%s' was cancelled", action, ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "virtual machine '%s' is not %s %d s after '%s'",
+				 ctx->machine, machine_state_name(want), POWER_WAIT_S, action);
+	return error_set(ctx->err, EINTR, "'%s' of '%s' was cancelled", action, ctx->machine);
 }
 
 static int az_start(struct driver_ctx *ctx)

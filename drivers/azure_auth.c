@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "drivers/azure.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -341,17 +342,6 @@ static int refresh(struct driver_ctx *ctx, const char *rt, const char *path)
 	return rc;
 }
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 static int device_code(struct driver_ctx *ctx, const char *path)
 {
 	const struct az_priv *p = ctx->priv;
@@ -388,15 +378,16 @@ static int device_code(struct driver_ctx *ctx, const char *path)
 	char *dc = strdup(code);
 	cJSON_Delete(o);
 	o = NULL;
-	time_t deadline = time(NULL) + expires;
 	rc = 0;
+	struct driver_wait w;
+	driver_wait_start(&w, ctx, (int)expires, (int)interval * 1000);
+	w.nap_first = true;
 	for (;;) {
-		if (!nap(ctx, (int)interval * 1000)) {
-			rc = error_set(ctx->err, EINTR, "the azure sign-in was cancelled");
-			break;
-		}
-		if (time(NULL) >= deadline) {
-			rc = error_set(ctx->err, ETIMEDOUT, "the azure device code expired before the sign-in");
+		if (!driver_wait_next(&w)) {
+			if (w.timed_out)
+				rc = error_set(ctx->err, ETIMEDOUT, "the azure device code expired before the sign-in");
+			else
+				rc = error_set(ctx->err, EINTR, "the azure sign-in was cancelled");
 			break;
 		}
 		strbuf_reset(&form);
@@ -411,7 +402,7 @@ static int device_code(struct driver_ctx *ctx, const char *path)
 		const char *e = json_str(o, "error", "");
 		if (rc && (!strcmp(e, "authorization_pending") || !strcmp(e, "slow_down"))) {
 			if (!strcmp(e, "slow_down"))
-				interval += 5;
+				w.interval_ms += 5000;
 			snprintf(ctx->err, ERR_MAX, "%s", save_err);
 			cJSON_Delete(o);
 			o = NULL;

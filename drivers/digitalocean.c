@@ -22,12 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
 #include "drivers/http.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -275,18 +275,6 @@ static int delete_404_ok(struct driver_ctx *ctx, const char *path, const char *w
 	return rc;
 }
 
-/* Sleep ms in small steps; false when cancelled. */
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* ---- create ---- */
 
 static int do_precreate(struct driver_ctx *ctx)
@@ -416,9 +404,9 @@ static cJSON *droplet_request(struct driver_ctx *ctx, const char *userdata)
 static int wait_ip(struct driver_ctx *ctx)
 {
 	driver_say(ctx, "Waiting for IP address to be assigned to the Droplet...");
-	time_t deadline = time(NULL) + IP_WAIT_S;
 	char status[32], ip[64];
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, IP_WAIT_S, 1000); driver_wait_next(&w);) {
 		int rc = get_droplet(ctx, status, sizeof(status), ip, sizeof(ip), 0);
 		if (rc)
 			return rc;
@@ -429,12 +417,11 @@ static int wait_ip(struct driver_ctx *ctx)
 		if (!strcmp(status, "errored") || !strcmp(status, "archive"))
 			return error_set(ctx->err, EIO, "droplet %ld is '%s' before it got an ip address",
 					 ((struct do_priv *)ctx->priv)->droplet_id, status);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "droplet %ld got no ip address within %d s",
-					 ((struct do_priv *)ctx->priv)->droplet_id, IP_WAIT_S);
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "droplet %ld got no ip address within %d s",
+				 ((struct do_priv *)ctx->priv)->droplet_id, IP_WAIT_S);
+	return error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
 }
 
 /* After a failed create: delete what it made, droplet then key (the
@@ -581,17 +568,20 @@ static int action(struct driver_ctx *ctx, const char *type, const char *want)
 	if (rc)
 		return rc;
 	driver_log(ctx, "Waiting for action %ld (%s) of droplet %ld...", aid, type, p->droplet_id);
-	time_t deadline = time(NULL) + ACTION_WAIT_S;
 	snprintf(path, sizeof(path), "/v2/actions/%ld", aid);
 	char status[32] = "";
 	bool done = false;
+	struct driver_wait w;
+	driver_wait_start(&w, ctx, ACTION_WAIT_S, 500);
+	w.nap_first = true;
 	while (!done || strcmp(status, want)) {
-		if (!nap(ctx, 500))
+		if (!driver_wait_next(&w)) {
+			if (w.timed_out)
+				return error_set(ctx->err, ETIMEDOUT,
+						 "droplet %ld is not '%s' %d s after '%s'", p->droplet_id,
+						 want, ACTION_WAIT_S, type);
 			return error_set(ctx->err, EINTR, "'%s' of '%s' was cancelled", type, ctx->machine);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT,
-					 "droplet %ld is not '%s' %d s after '%s'", p->droplet_id, want,
-					 ACTION_WAIT_S, type);
+		}
 		if (!done) {
 			cJSON *root = NULL;
 			rc = api(ctx, "GET", path, NULL, &rs, 0);

@@ -37,6 +37,7 @@
 #include "drivers/exo2sign.h"
 #include "drivers/http.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -236,17 +237,6 @@ static int api_json(struct driver_ctx *ctx, const char *method, const char *path
 	return rc;
 }
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* Send a call answering an operation; the reference id into ref (may be
  * NULL); on_ref (may be NULL) is told the id before the wait, to save it.
  * Waits until the operation succeeds. */
@@ -272,15 +262,18 @@ static int operation(struct driver_ctx *ctx, const char *method, const char *pat
 		return rc;
 	char oppath[96];
 	snprintf(oppath, sizeof(oppath), "/operation/%s", opid);
-	time_t deadline = time(NULL) + OP_WAIT_S;
-	int polls = 0;
+	struct driver_wait w;
+	driver_wait_start(&w, ctx, OP_WAIT_S, 100);
+	w.nap_first = true;
 	while (!strcmp(state, "pending")) {
-		/* Most operations end within a second: look soon, then less often. */
-		if (!nap(ctx, ++polls <= 5 ? 100 : 500))
+		if (!driver_wait_next(&w)) {
+			if (w.timed_out)
+				return error_set(ctx->err, ETIMEDOUT, "operation %s (%s %s) not done within %d s",
+						 opid, method, path, OP_WAIT_S);
 			return error_set(ctx->err, EINTR, "%s %s was cancelled", method, path);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "operation %s (%s %s) not done within %d s",
-					 opid, method, path, OP_WAIT_S);
+		}
+		/* Most operations end within a second: look soon, then less often. */
+		w.interval_ms = w.polls < 5 ? 100 : 500;
 		if ((rc = api_json(ctx, "GET", oppath, NULL, &op)))
 			return rc;
 		snprintf(state, sizeof(state), "%s", json_str(op, "state", ""));
@@ -719,25 +712,24 @@ static int exo_create(struct driver_ctx *ctx)
 		goto fail;
 	}
 	driver_say(ctx, "Waiting for the instance's IP address...");
-	time_t deadline = time(NULL) + IP_WAIT_S;
 	char st[32], ip[64];
-	for (;;) {
+	bool up = false;
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, IP_WAIT_S, 1000); !up && driver_wait_next(&w);) {
 		if ((rc = instance(ctx, st, sizeof(st), ip, sizeof(ip), 0)))
 			goto fail;
-		if (!strcmp(st, "running") && *ip)
-			break;
+		up = !strcmp(st, "running") && *ip;
 		if (!strcmp(st, "error") || !strcmp(st, "destroyed")) {
 			rc = error_set(ctx->err, EIO, "instance %s is '%s' before it got an ip address", p->id, st);
 			goto fail;
 		}
-		if (time(NULL) >= deadline) {
+	}
+	if (!up) {
+		if (w.timed_out)
 			rc = error_set(ctx->err, ETIMEDOUT, "instance %s got no ip address within %d s", p->id, IP_WAIT_S);
-			goto fail;
-		}
-		if (!nap(ctx, 1000)) {
+		else
 			rc = error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
-			goto fail;
-		}
+		goto fail;
 	}
 	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
 	driver_log(ctx, "Instance %s, IP address %s", p->id, ip);
@@ -834,19 +826,18 @@ static int power(struct driver_ctx *ctx, const char *action, const char *want)
 	int rc = operation(ctx, "PUT", path, NULL, NULL, 0, NULL);
 	if (rc)
 		return rc;
-	time_t deadline = time(NULL) + OP_WAIT_S;
 	char st[32];
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, OP_WAIT_S, 500); driver_wait_next(&w);) {
 		if ((rc = instance(ctx, st, sizeof(st), NULL, 0, 0)))
 			return rc;
 		if (!strcmp(st, want))
 			return 0;
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "instance %s is not %s %d s after %s",
-					 p->id, want, OP_WAIT_S, action);
-		if (!nap(ctx, 500))
-			return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", action, ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "instance %s is not %s %d s after %s",
+				 p->id, want, OP_WAIT_S, action);
+	return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", action, ctx->machine);
 }
 
 static int exo_start(struct driver_ctx *ctx)

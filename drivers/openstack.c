@@ -44,6 +44,7 @@
 #include "drivers/http.h"
 #include "drivers/openstack.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -212,17 +213,6 @@ static void urlenc(struct strbuf *out, const char *s)
 		else
 			strbuf_addf(out, "%%%02X", c);
 	}
-}
-
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
 }
 
 static const char *secret_of(const struct os_priv *p)
@@ -621,9 +611,9 @@ static int wait_status(struct driver_ctx *ctx, struct os_sess *s, const char *wa
 		       const char *what)
 {
 	const struct os_priv *p = ctx->priv;
-	time_t deadline = time(NULL) + timeout_s;
 	char status[64];
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, timeout_s, 1000); driver_wait_next(&w);) {
 		int rc = get_server(ctx, s, status, sizeof(status), NULL, 0, NULL);
 		if (rc)
 			return rc;
@@ -631,12 +621,11 @@ static int wait_status(struct driver_ctx *ctx, struct os_sess *s, const char *wa
 			return 0;
 		if (!strcmp(status, "ERROR"))
 			return error_set(ctx->err, EIO, "Instance %s failed. Instance is in ERROR state", what);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "instance %s is '%s', not '%s', %d s after %s",
-					 p->machine_id, status, want, timeout_s, what);
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", what, ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "instance %s is '%s', not '%s', %d s after %s",
+				 p->machine_id, status, want, timeout_s, what);
+	return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", what, ctx->machine);
 }
 
 /* ---- create ---- */
@@ -923,9 +912,9 @@ static int floating_ip(struct driver_ctx *ctx, struct os_sess *s)
 static int wait_ip(struct driver_ctx *ctx, struct os_sess *s)
 {
 	const struct os_priv *p = ctx->priv;
-	time_t deadline = time(NULL) + p->active_timeout;
 	char status[64], ip[256];
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, p->active_timeout, 1000); driver_wait_next(&w);) {
 		int rc = get_server(ctx, s, status, sizeof(status), ip, sizeof(ip), NULL);
 		if (rc)
 			return rc;
@@ -935,11 +924,10 @@ static int wait_ip(struct driver_ctx *ctx, struct os_sess *s)
 			snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
 			return 0;
 		}
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "No IP found for the machine");
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "No IP found for the machine");
+	return error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
 }
 
 static int delete_fip(struct driver_ctx *ctx, struct os_sess *s)

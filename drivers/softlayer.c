@@ -24,12 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "drivers/driver.h"
 #include "drivers/http.h"
+#include "drivers/wait.h"
 #include "drivers/sshkey.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -251,17 +251,6 @@ static int delete_404_ok(struct driver_ctx *ctx, const char *path)
 	return rc;
 }
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* getPowerState's name ("Running", "Halted", ...). */
 static int power_state(struct driver_ctx *ctx, char *out, size_t len, int timeout_s)
 {
@@ -324,10 +313,10 @@ static int guest_ip(struct driver_ctx *ctx, char *out, size_t len)
  * and no transaction has been active for settle polls in a row. */
 static int wait_for(struct driver_ctx *ctx, const char *want, int settle, int limit_s, const char *what)
 {
-	time_t deadline = time(NULL) + limit_s;
 	int idle = 0;
 	char st[64] = "", tx[128] = "";
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, limit_s, 1000); driver_wait_next(&w);) {
 		int rc;
 		if (want && strcmp(st, want)) {
 			if ((rc = power_state(ctx, st, sizeof(st), 0)))
@@ -340,13 +329,12 @@ static int wait_for(struct driver_ctx *ctx, const char *want, int settle, int li
 			if (idle >= settle)
 				return 0;
 		}
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT,
-					 "guest %ld: %s within %d s (power state '%s', transaction '%s')",
-					 ((struct sl_priv *)ctx->priv)->id, what, limit_s, st, tx);
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", what, ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT,
+				 "guest %ld: %s within %d s (power state '%s', transaction '%s')",
+				 ((struct sl_priv *)ctx->priv)->id, what, limit_s, st, tx);
+	return error_set(ctx->err, EINTR, "%s of '%s' was cancelled", what, ctx->machine);
 }
 
 /* ---- create ---- */
@@ -484,28 +472,24 @@ static int sl_create(struct driver_ctx *ctx)
 		goto fail;
 
 	driver_say(ctx, "Getting Host IP");
-	time_t deadline = time(NULL) + SL_CREATE_WAIT_S;
-	char ip[64];
-	for (;;) {
+	char ip[64] = "";
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, SL_CREATE_WAIT_S, 1000); !*ip && driver_wait_next(&w);)
 		if ((rc = guest_ip(ctx, ip, sizeof(ip))))
 			goto fail;
-		if (*ip)
-			break;
-		if (time(NULL) >= deadline) {
+	if (!*ip) {
+		if (w.timed_out)
 			rc = error_set(ctx->err, ETIMEDOUT, "guest %ld got no ip address within %d s",
 				       p->id, SL_CREATE_WAIT_S);
-			goto fail;
-		}
-		if (!nap(ctx, 1000)) {
+		else
 			rc = error_set(ctx->err, EINTR, "create of '%s' was cancelled", ctx->machine);
-			goto fail;
-		}
+		goto fail;
 	}
 	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
 	driver_checkpoint(ctx);
 	driver_say(ctx, "Waiting for host to become available");
 	driver_say(ctx, "Waiting for host setup transactions to complete");
-	rc = wait_for(ctx, "Running", 3, (int)(deadline - time(NULL)) + 1, "waiting for setup");
+	rc = wait_for(ctx, "Running", 3, driver_wait_left_s(&w) + 1, "waiting for setup");
 	if (rc)
 		goto fail;
 	return 0;

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -37,6 +36,7 @@
 #include "drivers/driver.h"
 #include "drivers/http.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 
@@ -409,17 +409,6 @@ static int login(struct driver_ctx *ctx, struct session *s)
 	return rc;
 }
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* Wait for the Task in d (the answer to an action) or at href. */
 static int wait_task(struct driver_ctx *ctx, const struct session *s, xmlDocPtr d, const char *what)
 {
@@ -428,8 +417,19 @@ static int wait_task(struct driver_ctx *ctx, const struct session *s, xmlDocPtr 
 	if (!attr(t, "href", href, sizeof(href)))
 		return error_set(ctx->err, EPROTO, "%s: no task in the answer", what);
 	attr(t, "status", status, sizeof(status));
-	time_t deadline = time(NULL) + TASK_WAIT_S;
-	for (int i = 0;; i++) {
+	/* The answer's status first, then the task's, 200 ms apart ten
+	 * times, then a second apart. */
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, TASK_WAIT_S, 200); driver_wait_next(&w);) {
+		if (w.polls > 1) {
+			xmlDocPtr td = NULL;
+			int rc = get_xml(ctx, s, href, &td);
+			if (rc)
+				return rc;
+			status[0] = '\0';
+			attr(xmlDocGetRootElement(td), "status", status, sizeof(status));
+			xmlFreeDoc(td);
+		}
 		if (!strcmp(status, "success"))
 			return 0;
 		if (!strcmp(status, "error") || !strcmp(status, "aborted") || !strcmp(status, "canceled")) {
@@ -442,18 +442,11 @@ static int wait_task(struct driver_ctx *ctx, const struct session *s, xmlDocPtr 
 			xmlFreeDoc(td);
 			return error_set(ctx->err, EIO, "%s: task %s%s%s", what, status, *msg ? ": " : "", msg);
 		}
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "%s: task not done within %d s", what, TASK_WAIT_S);
-		if (!nap(ctx, i < 10 ? 200 : 1000))
-			return error_set(ctx->err, EINTR, "%s was cancelled", what);
-		xmlDocPtr td = NULL;
-		int rc = get_xml(ctx, s, href, &td);
-		if (rc)
-			return rc;
-		status[0] = '\0';
-		attr(xmlDocGetRootElement(td), "status", status, sizeof(status));
-		xmlFreeDoc(td);
+		w.interval_ms = w.polls <= 10 ? 200 : 1000;
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "%s: task not done within %d s", what, TASK_WAIT_S);
+	return error_set(ctx->err, EINTR, "%s was cancelled", what);
 }
 
 /* Send a request whose answer is (or holds) a Task, and wait for it. */
