@@ -54,12 +54,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
 #include "drivers/keytar.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -512,52 +512,31 @@ static int get_ip(struct driver_ctx *ctx, char *ip, size_t len)
 	return rc;
 }
 
-/* Milliseconds on the monotonic clock (deadlines: time() would cut a
- * wait of N seconds to anything above N-1). */
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 /* Docker Machine's wait: an address, then port 22; without port 22 at the
  * deadline it goes on with the address. */
 static int wait_ip(struct driver_ctx *ctx)
 {
 	driver_say(ctx, "Waiting for VM to come online...");
-	long long deadline = now_ms() + wait_timeout() * 1000LL;
 	char ip[64] = "";
-	for (;;) {
-		int rc = get_ip(ctx, ip, sizeof(ip));
-		if (!rc && tcp_probe(ip, 22, 2000, ctx->cancel) == 0)
+	int rc = 0;
+	bool up = false;
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, wait_timeout(), 1000); !up && driver_wait_next(&w);) {
+		rc = get_ip(ctx, ip, sizeof(ip));
+		up = !rc && tcp_probe(ip, 22, 2000, ctx->cancel) == 0;
+		if (!up && driver_cancelled(ctx))
 			break;
-		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
-		if (now_ms() >= deadline) {
-			if (!rc) {
-				driver_log(ctx, "SSH daemon on %s:22 not responding yet; going on", ip);
-				break;
-			}
-			char why[ERR_MAX];
-			snprintf(why, sizeof(why), "%s", ctx->err);
-			return error_set(ctx->err, ETIMEDOUT, "Machine didn't return an IP after %d seconds, aborting: %.300s",
-					 wait_timeout(), why);
-		}
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
 	}
+	if (!up && !w.timed_out)
+		return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
+	if (!up && rc) {
+		char why[ERR_MAX];
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		return error_set(ctx->err, ETIMEDOUT, "Machine didn't return an IP after %d seconds, aborting: %.300s",
+				 wait_timeout(), why);
+	}
+	if (!up)
+		driver_log(ctx, "SSH daemon on %s:22 not responding yet; going on", ip);
 	snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
 	driver_log(ctx, "Got an ip: %s", ip);
 	return 0;
@@ -778,9 +757,9 @@ static int fusion_start(struct driver_ctx *ctx)
 /* Wait (bounded, cancellable) until vmrun list no longer shows the VM. */
 static int wait_stopped(struct driver_ctx *ctx, int seconds, bool *stopped)
 {
-	long long deadline = now_ms() + seconds * 1000LL;
 	*stopped = false;
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, seconds, 1000); driver_wait_next(&w);) {
 		enum machine_state st;
 		int rc = get_state(ctx, &st);
 		if (rc)
@@ -789,11 +768,10 @@ static int wait_stopped(struct driver_ctx *ctx, int seconds, bool *stopped)
 			*stopped = true;
 			return 0;
 		}
-		if (now_ms() >= deadline)
-			return 0;
-		if (!nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "stop of '%s' was cancelled", ctx->machine);
 	}
+	if (w.timed_out)
+		return 0;
+	return error_set(ctx->err, EINTR, "stop of '%s' was cancelled", ctx->machine);
 }
 
 static int fusion_kill(struct driver_ctx *ctx)

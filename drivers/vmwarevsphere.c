@@ -33,7 +33,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -42,6 +41,7 @@
 #include "drivers/http.h"
 #include "drivers/sshkey.h"
 #include "drivers/vsphere_soap.h"
+#include "drivers/wait.h"
 #include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -413,17 +413,6 @@ static int vs_precreate(struct driver_ctx *ctx)
 
 /* ---- the VM ---- */
 
-static int nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return -EINTR;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return driver_cancelled(ctx) ? -EINTR : 0;
-}
-
 /* The machine's VM: the recorded moref, else (a Docker Machine store)
  * the VM named like the machine in the datacenter's vm folder. -ENOENT
  * when there is none. */
@@ -484,8 +473,8 @@ static int wait_ip(struct driver_ctx *ctx, struct vs_conn *c, const struct vs_mo
 {
 	driver_say(ctx, "Waiting for VMware Tools to come online...");
 	static const char *const paths[] = { "guest.ipAddress", "guest.net", NULL };
-	time_t deadline = time(NULL) + IP_WAIT_S;
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, IP_WAIT_S, 1000); driver_wait_next(&w);) {
 		xmlDoc *doc;
 		xmlNode *ret;
 		int rc = vs_get(c, vm, paths, &doc, &ret);
@@ -517,12 +506,11 @@ static int wait_ip(struct driver_ctx *ctx, struct vs_conn *c, const struct vs_mo
 			driver_log(ctx, "VM %s has IP address %s", vm->val, ip);
 			return 0;
 		}
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "VM '%s' got no IP address within %d s: check DHCP and VMware Tools",
-					 ctx->machine, IP_WAIT_S);
-		if (nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "waiting for the IP of '%s' was cancelled", ctx->machine);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "VM '%s' got no IP address within %d s: check DHCP and VMware Tools",
+				 ctx->machine, IP_WAIT_S);
+	return error_set(ctx->err, EINTR, "waiting for the IP of '%s' was cancelled", ctx->machine);
 }
 
 /* The controllers' keys and the first free unit on each. */
@@ -1022,20 +1010,19 @@ static int vs_state(struct driver_ctx *ctx, enum machine_state *out)
 static int wait_power(struct driver_ctx *ctx, struct vs_conn *c, const struct vs_mor *vm,
 		      const char *want, int timeout_s)
 {
-	time_t deadline = time(NULL) + timeout_s;
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, timeout_s, 1000); driver_wait_next(&w);) {
 		char power[32];
 		int rc = power_state(ctx, c, vm, power, sizeof(power));
 		if (rc)
 			return rc;
 		if (!strcmp(power, want))
 			return 0;
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "VM '%s' is not %s %d s later", ctx->machine, want,
-					 timeout_s);
-		if (nap(ctx, 1000))
-			return error_set(ctx->err, EINTR, "waiting for '%s' to be %s was cancelled", ctx->machine, want);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "VM '%s' is not %s %d s later", ctx->machine, want,
+				 timeout_s);
+	return error_set(ctx->err, EINTR, "waiting for '%s' to be %s was cancelled", ctx->machine, want);
 }
 
 static int start_fn(struct driver_ctx *ctx, struct vs_conn *c, const struct vs_mor *vm)

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libxml/parser.h>
 
 #include "drivers/http.h"
+#include "drivers/wait.h"
 #include "lib/err.h"
 
 #define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -361,24 +361,12 @@ int vs_get(struct vs_conn *c, const struct vs_mor *obj, const char *const *paths
 	return rc;
 }
 
-static bool nap(struct driver_ctx *ctx, int ms)
-{
-	for (int t = 0; t < ms; t += 50) {
-		if (driver_cancelled(ctx))
-			return false;
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 int vs_task_wait(struct vs_conn *c, const char *what, const struct vs_mor *task,
 		 struct vs_mor *result, int timeout_s)
 {
-	time_t deadline = time(NULL) + timeout_s;
-	int ms = 100;
 	static const char *const paths[] = { "info.state", "info.result", "info.error", NULL };
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, c->ctx, timeout_s, 100); driver_wait_next(&w);) {
 		xmlDoc *doc;
 		xmlNode *ret;
 		int rc = vs_get(c, task, paths, &doc, &ret);
@@ -404,14 +392,14 @@ int vs_task_wait(struct vs_conn *c, const char *what, const struct vs_mor *task,
 			return error_set(c->ctx->err, fault_errno(type), "%s: %s", what, msg);
 		}
 		xmlFreeDoc(doc);
-		if (time(NULL) >= deadline)
-			return error_set(c->ctx->err, ETIMEDOUT, "%s: task %s not done within %d s", what,
-					 task->val, timeout_s);
-		if (!nap(c->ctx, ms))
-			return error_set(c->ctx->err, EINTR, "%s: cancelled", what);
-		if (ms < 1000)
-			ms *= 2;
+		/* 100 ms, doubled while under a second (to 1.6 s). */
+		if (w.polls > 1 && w.interval_ms < 1000)
+			w.interval_ms *= 2;
 	}
+	if (w.timed_out)
+		return error_set(c->ctx->err, ETIMEDOUT, "%s: task %s not done within %d s", what,
+				 task->val, timeout_s);
+	return error_set(c->ctx->err, EINTR, "%s: cancelled", what);
 }
 
 int vs_call_task(struct vs_conn *c, const char *method, const struct vs_mor *obj,
