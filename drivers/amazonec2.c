@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "drivers/amazonec2.h"
+#include "drivers/wait.h"
 #include "lib/json.h"
 #include "lib/tcpprobe.h"
 
@@ -225,16 +225,6 @@ int ec2_open(struct driver_ctx *ctx, struct ec2_client *c, struct aws_creds *cre
 	return ec2_client_init(c, ctx, p->endpoint, p->region, creds, attempts, p->disable_ssl);
 }
 
-bool ec2_sleep(struct driver_ctx *ctx, int ms)
-{
-	for (; ms > 0; ms -= 100) {
-		if (driver_cancelled(ctx))
-			return false;
-		nanosleep(&(struct timespec){ 0, (ms < 100 ? ms : 100) * 1000000L }, NULL);
-	}
-	return !driver_cancelled(ctx);
-}
-
 int ec2_describe_instance(struct ec2_client *c, const char *id, char *state, size_t slen,
 			  char *public_ip, size_t plen, char *private_ip, size_t prlen)
 {
@@ -263,9 +253,9 @@ int ec2_describe_instance(struct ec2_client *c, const char *id, char *state, siz
 int ec2_wait_state(struct ec2_client *c, const char *id, const char *want)
 {
 	struct driver_ctx *ctx = c->ctx;
-	time_t deadline = time(NULL) + EC2_WAIT_S;
 	char st[32] = "";
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, EC2_WAIT_S, 1000); driver_wait_next(&w);) {
 		int rc = ec2_describe_instance(c, id, st, sizeof(st), NULL, 0, NULL, 0);
 		if (rc == -ENOENT && !strcmp(want, "terminated"))
 			return 0;
@@ -275,14 +265,11 @@ int ec2_wait_state(struct ec2_client *c, const char *id, const char *want)
 			return 0;
 		if (!rc && !strcmp(st, "terminated"))
 			return error_set(ctx->err, EIO, "instance '%s' was terminated", id);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT,
-					 "instance '%s' is still '%s', not '%s', after %d s", id, st,
-					 want, EC2_WAIT_S);
-		if (!ec2_sleep(ctx, 1000))
-			return error_set(ctx->err, EINTR, "waiting for instance '%s' to be %s was cancelled",
-					 id, want);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "instance '%s' is still '%s', not '%s', after %d s",
+				 id, st, want, EC2_WAIT_S);
+	return error_set(ctx->err, EINTR, "waiting for instance '%s' to be %s was cancelled", id, want);
 }
 
 const char *ec2_pick_ip(const struct ec2_priv *p, const char *public_ip, const char *private_ip)
@@ -357,13 +344,12 @@ static int ec2_restart(struct driver_ctx *ctx)
 	if (rc || !*ctx->base->ip)
 		return rc;
 	int port = ctx->base->ssh_port ? ctx->base->ssh_port : 22;
-	time_t deadline = time(NULL) + 60;
-	while (time(NULL) < deadline) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, 60, 100); driver_wait_next(&w);)
 		if (tcp_probe(ctx->base->ip, port, 500, ctx->cancel))
 			return 0;
-		if (!ec2_sleep(ctx, 100))
-			return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);
-	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);
 	driver_log(ctx, "%s:%d never stopped answering: the reboot may have been quick", ctx->base->ip, port);
 	return 0;
 }

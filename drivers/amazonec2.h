@@ -74,8 +74,6 @@ extern const struct machine_driver amazonec2_driver;
 /* A client for ctx's machine: credentials by the chain, the endpoint,
  * region and retries from priv. creds is the caller's (aws_creds_clear). */
 int ec2_open(struct driver_ctx *ctx, struct ec2_client *c, struct aws_creds *creds);
-/* Sleep ms, waking early when cancelled. false: cancelled. */
-bool ec2_sleep(struct driver_ctx *ctx, int ms);
 /* The instance's state name ("running") and addresses by DescribeInstances.
  * -ENOENT (c->code InvalidInstanceID.NotFound) when EC2 has no such
  * instance. Any out may be NULL. */

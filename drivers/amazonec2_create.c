@@ -18,12 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "drivers/amazonec2.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/strbuf.h"
 
@@ -434,17 +434,17 @@ static int configure_groups(struct driver_ctx *ctx, struct ec2_client *c)
 			snprintf(p->sg_created[p->n_sg_created++], sizeof(p->sg_created[0]), "%s", id);
 			if ((rc = checkpoint(ctx)))
 				break;
-			time_t deadline = time(NULL) + EC2_WAIT_S;
-			while (!group_visible(c, id)) {
-				if (time(NULL) >= deadline)
+			struct driver_wait w;
+			bool seen = false;
+			for (driver_wait_start(&w, ctx, EC2_WAIT_S, 1000); !seen && driver_wait_next(&w);)
+				seen = group_visible(c, id);
+			if (!seen) {
+				if (w.timed_out)
 					rc = error_set(ctx->err, ETIMEDOUT, "security group '%s' did not appear", id);
-				else if (!ec2_sleep(ctx, 1000))
+				else
 					rc = error_set(ctx->err, EINTR, "cancelled");
-				if (rc)
-					break;
-			}
-			if (rc)
 				break;
+			}
 		}
 use:
 		snprintf(p->sg_ids[p->n_sg_ids++], sizeof(p->sg_ids[0]), "%s", id);
@@ -546,8 +546,8 @@ static int wait_ip(struct driver_ctx *ctx, struct ec2_client *c)
 {
 	struct ec2_priv *p = ctx->priv;
 	driver_log(ctx, "Waiting for the instance's IP address...");
-	time_t deadline = time(NULL) + EC2_WAIT_S;
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, EC2_WAIT_S, 1000); driver_wait_next(&w);) {
 		char pub[64] = "", priv[64] = "";
 		int rc = ec2_describe_instance(c, p->instance_id, NULL, 0, pub, sizeof(pub), priv,
 					       sizeof(priv));
@@ -562,13 +562,11 @@ static int wait_ip(struct driver_ctx *ctx, struct ec2_client *c)
 			driver_log(ctx, "IP address %s", ip);
 			return checkpoint(ctx);
 		}
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "instance '%s' got no IP address within %d s",
-					 p->instance_id, EC2_WAIT_S);
-		if (!ec2_sleep(ctx, 1000))
-			return error_set(ctx->err, EINTR, "cancelled while waiting for the IP of '%s'",
-					 p->instance_id);
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "instance '%s' got no IP address within %d s",
+				 p->instance_id, EC2_WAIT_S);
+	return error_set(ctx->err, EINTR, "cancelled while waiting for the IP of '%s'", p->instance_id);
 }
 
 static int tag_instance(struct driver_ctx *ctx, struct ec2_client *c)
@@ -689,7 +687,7 @@ static int delete_group(struct driver_ctx *ctx, struct ec2_client *c, const char
 	for (int tries = 0; tries < 3; tries++) {
 		ec2_param(&prm, "GroupId", id);
 		rc = call(c, "DeleteSecurityGroup", &prm, NULL);
-		if (!rc || !ec2_code_is(c, "DependencyViolation") || !ec2_sleep(ctx, 1000))
+		if (!rc || !ec2_code_is(c, "DependencyViolation") || !driver_nap(ctx, 1000))
 			break;
 	}
 	if (rc && ec2_code_is(c, "InvalidGroup.NotFound"))

@@ -4,26 +4,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "drivers/gauth.h"
 #include "drivers/http.h"
+#include "drivers/wait.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
 #include "lib/strlist.h"
-
-int gce_sleep(struct driver_ctx *ctx, int ms)
-{
-	for (; ms > 0; ms -= 100) {
-		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "'%s': cancelled", ctx->machine);
-		nanosleep(&(struct timespec){ 0, (ms < 100 ? ms : 100) * 1000000L }, NULL);
-	}
-	return driver_cancelled(ctx) ? error_set(ctx->err, EINTR, "'%s': cancelled", ctx->machine)
-				     : 0;
-}
 
 static int call_once(struct gce *g, const char *method, const char *url, const char *body,
 		     struct http_resp *rs)
@@ -140,31 +129,29 @@ int gce_wait_op(struct gce *g, cJSON *op, enum gce_op_scope scope, int timeout_s
 		strbuf_addf(&path, "projects/%s/zones/%s/operations/%s", g->project, g->zone, name);
 	else
 		strbuf_addf(&path, "projects/%s/global/operations/%s", g->project, name);
-	time_t deadline = time(NULL) + timeout_s;
 	int rc = 0;
+	bool done = false;
+	char st[64] = "?";
 	/* As Docker Machine: get, DONE? else sleep a second. */
 	cJSON_Delete(op);
 	op = NULL;
-	for (;;) {
-		rc = gce_call(g, "GET", path.buf, NULL, NULL, &op);
-		if (rc)
-			break;
-		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(op, "status"));
-		if (st && !strcmp(st, "DONE")) {
-			rc = op_error(g, op);
-			break;
-		}
-		if (time(NULL) >= deadline) {
-			rc = error_set(ctx->err, ETIMEDOUT,
-				       "google operation '%s' not done after %d s (status %s)", name,
-				       timeout_s, st ? st : "?");
-			break;
-		}
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, timeout_s, 1000); !done && driver_wait_next(&w);) {
 		cJSON_Delete(op);
 		op = NULL;
-		if ((rc = gce_sleep(ctx, 1000)))
+		if ((rc = gce_call(g, "GET", path.buf, NULL, NULL, &op)))
 			break;
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(op, "status"));
+		done = s && !strcmp(s, "DONE");
+		snprintf(st, sizeof(st), "%s", s ? s : "?");
 	}
+	if (done)
+		rc = op_error(g, op);
+	else if (!rc && w.timed_out)
+		rc = error_set(ctx->err, ETIMEDOUT, "google operation '%s' not done after %d s (status %s)",
+			       name, timeout_s, st);
+	else if (!rc)
+		rc = error_set(ctx->err, EINTR, "'%s': cancelled", ctx->machine);
 	cJSON_Delete(op);
 	strbuf_release(&path);
 	return rc;

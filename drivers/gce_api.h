@@ -45,7 +45,4 @@ enum gce_op_scope { GCE_OP_ZONE, GCE_OP_GLOBAL };
  * RESOURCE_NOT_FOUND...) naming its first error. Frees op. */
 int gce_wait_op(struct gce *g, cJSON *op, enum gce_op_scope scope, int timeout_s);
 
-/* Sleep ms, ending early when the call is cancelled: -EINTR then. */
-int gce_sleep(struct driver_ctx *ctx, int ms);
-
 #endif

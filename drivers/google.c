@@ -23,13 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
 #include "drivers/gauth.h"
 #include "drivers/gce_api.h"
 #include "drivers/sshkey.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 #include "lib/strbuf.h"
@@ -647,16 +647,16 @@ static int wait_ip(struct gcall *c)
 {
 	struct driver_ctx *ctx = c->g.ctx;
 	const struct google_priv *p = ctx->priv;
-	time_t deadline = time(NULL) + IP_WAIT_S;
 	driver_say(ctx, "Waiting for the instance's address...");
-	for (;;) {
+	char st[32] = "";
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, IP_WAIT_S, 1000); driver_wait_next(&w);) {
 		cJSON *in = NULL;
 		int rc = get_instance(c, &in);
 		if (rc == -ENOENT)
 			rc = error_set(ctx->err, ENOENT, "instance '%s' disappeared", ctx->machine);
 		if (rc)
 			return rc;
-		char st[32];
 		snprintf(st, sizeof(st), "%s", json_str(in, "status", ""));
 		const char *ip = instance_ip(p, in);
 		if (!strcmp(st, "RUNNING") && ip && *ip) {
@@ -668,13 +668,11 @@ static int wait_ip(struct gcall *c)
 		cJSON_Delete(in);
 		if (!strcmp(st, "TERMINATED") || !strcmp(st, "STOPPED") || !strcmp(st, "SUSPENDED"))
 			return error_set(ctx->err, EIO, "instance '%s' is %s, not running", ctx->machine, st);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT,
-					 "instance '%s' had no address within %d s (status %s)",
-					 ctx->machine, IP_WAIT_S, *st ? st : "?");
-		if ((rc = gce_sleep(ctx, 1000)))
-			return rc;
 	}
+	if (w.timed_out)
+		return error_set(ctx->err, ETIMEDOUT, "instance '%s' had no address within %d s (status %s)",
+				 ctx->machine, IP_WAIT_S, *st ? st : "?");
+	return error_set(ctx->err, EINTR, "'%s': cancelled", ctx->machine);
 }
 
 /* SSH answers with the machine's key: the guest agent puts ssh-keys in
@@ -693,9 +691,9 @@ static int wait_ssh(struct driver_ctx *ctx)
 		.cancel = ctx->cancel,
 	};
 	driver_log(ctx, "Waiting for SSH on %s:%d...", t.host, t.port);
-	time_t deadline = time(NULL) + SSH_WAIT_S;
 	char e[ERR_MAX] = "";
-	while (time(NULL) < deadline) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, SSH_WAIT_S, 1000); driver_wait_next(&w);) {
 		struct ssh_conn *conn;
 		int rc = ssh_connect(&t, &conn, e);
 		if (!rc) {
@@ -706,9 +704,9 @@ static int wait_ssh(struct driver_ctx *ctx)
 		}
 		if (rc == -EKEYREJECTED)
 			return error_set(ctx->err, EKEYREJECTED, "%s", e);
-		if ((rc = gce_sleep(ctx, 1000)))
-			return rc;
 	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "'%s': cancelled", ctx->machine);
 	return error_set(ctx->err, ETIMEDOUT, "no SSH on '%s' within %d s: %s", ctx->base->ip,
 			 SSH_WAIT_S, e);
 }
