@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "drivers/wait.h"
 #include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -167,17 +167,18 @@ static int generic_restart(struct driver_ctx *ctx)
 	ssh_exec(c, cmd, NULL, 0, NULL, NULL, &status, 30000, ctx->err);
 	ssh_close(c);
 	driver_log(ctx, "Waiting for SSH to be available...");
-	/* Down first, then back up: up to 5 minutes. */
-	time_t deadline = time(NULL) + 300;
-	sleep(2);
-	while (time(NULL) < deadline && !driver_cancelled(ctx)) {
+	/* Down first (2 s), then back up: up to 5 minutes. */
+	struct driver_wait w;
+	driver_wait_start(&w, ctx, 300, 2000);
+	w.nap_first = true;
+	while (driver_wait_next(&w)) {
 		if (ssh_connect(&t, &c, ctx->err) == 0) {
 			rc = ssh_run(c, "exit 0", NULL, 10000, ctx->err);
 			ssh_close(c);
 			if (!rc)
 				return 0;
 		}
-		sleep(1);
+		w.interval_ms = 1000;
 	}
 	if (driver_cancelled(ctx))
 		return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);

@@ -27,7 +27,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -36,6 +35,7 @@
 #include "drivers/keytar.h"
 #include "drivers/sshkey.h"
 #include "drivers/vboxmanage.h"
+#include "drivers/wait.h"
 #include "lib/fence.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
@@ -704,9 +704,9 @@ done:
 static int wait_ip(struct driver_ctx *ctx)
 {
 	driver_log(ctx, "Waiting for an IP...");
-	time_t deadline = time(NULL) + wait_timeout();
 	char ip[64];
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, wait_timeout(), 2000); driver_wait_next(&w);) {
 		int rc = get_ip(ctx, ip, sizeof(ip));
 		if (!rc) {
 			snprintf(ctx->base->ip, sizeof(ctx->base->ip), "%s", ip);
@@ -714,15 +714,14 @@ static int wait_ip(struct driver_ctx *ctx)
 			return 0;
 		}
 		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
-		if (time(NULL) >= deadline) {
-			char why[ERR_MAX];
-			snprintf(why, sizeof(why), "%s", ctx->err);
-			return error_set(ctx->err, ETIMEDOUT, "no IP address for '%s' within %d s: %.300s",
-					 ctx->machine, wait_timeout(), why);
-		}
-		sleep(2);
+			break;
 	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "waiting for the address of '%s' was cancelled", ctx->machine);
+	char why[ERR_MAX];
+	snprintf(why, sizeof(why), "%s", ctx->err);
+	return error_set(ctx->err, ETIMEDOUT, "no IP address for '%s' within %d s: %.300s",
+			 ctx->machine, wait_timeout(), why);
 }
 
 static int vbox_start(struct driver_ctx *ctx)
@@ -800,8 +799,8 @@ static int wait_ssh(struct driver_ctx *ctx)
 	struct ssh_target t;
 	char known[PATH_MAX + 16];
 	ssh_target_of(ctx, &t, known, sizeof(known));
-	time_t deadline = time(NULL) + wait_timeout();
-	for (;;) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, wait_timeout(), 1000); driver_wait_next(&w);) {
 		struct ssh_conn *c;
 		int rc = ssh_connect(&t, &c, ctx->err);
 		if (!rc) {
@@ -811,16 +810,15 @@ static int wait_ssh(struct driver_ctx *ctx)
 				return 0;
 		}
 		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "waiting for SSH on '%s' was cancelled", ctx->machine);
-		if (time(NULL) >= deadline) {
-			char why[ERR_MAX];
-			snprintf(why, sizeof(why), "%s", ctx->err);
-			return error_set(ctx->err, ETIMEDOUT,
-					 "SSH on 127.0.0.1:%d (forwarded to '%s':22) did not answer within %d s: %.300s",
-					 t.port, ctx->machine, wait_timeout(), why);
-		}
-		sleep(1);
+			break;
 	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "waiting for SSH on '%s' was cancelled", ctx->machine);
+	char why[ERR_MAX];
+	snprintf(why, sizeof(why), "%s", ctx->err);
+	return error_set(ctx->err, ETIMEDOUT,
+			 "SSH on 127.0.0.1:%d (forwarded to '%s':22) did not answer within %d s: %.300s",
+			 t.port, ctx->machine, wait_timeout(), why);
 }
 
 static int vbox_create(struct driver_ctx *ctx)
@@ -936,19 +934,20 @@ static int vbox_stop(struct driver_ctx *ctx)
 	rc = VBM(ctx, NULL, "controlvm", ctx->machine, "acpipowerbutton");
 	if (rc)
 		return rc;
-	time_t deadline = time(NULL) + wait_timeout();
-	for (;;) {
+	bool down = false;
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, wait_timeout(), 1000); !down && driver_wait_next(&w);) {
 		rc = get_state(ctx, &st, NULL);
 		if (rc)
 			return rc;
-		if (st != MS_RUNNING)
+		down = st != MS_RUNNING;
+		if (!down && driver_cancelled(ctx))
 			break;
-		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "stop of '%s' was cancelled", ctx->machine);
-		if (time(NULL) >= deadline)
-			return error_set(ctx->err, ETIMEDOUT, "'%s' still running %d s after the ACPI power button: write kill to 'ctl'", ctx->machine, wait_timeout());
-		sleep(1);
 	}
+	if (!down && !w.timed_out)
+		return error_set(ctx->err, EINTR, "stop of '%s' was cancelled", ctx->machine);
+	if (!down)
+		return error_set(ctx->err, ETIMEDOUT, "'%s' still running %d s after the ACPI power button: write kill to 'ctl'", ctx->machine, wait_timeout());
 	ctx->base->ip[0] = '\0';
 	return 0;
 }
