@@ -829,8 +829,11 @@ static int fusion_remove(struct driver_ctx *ctx)
 	int rc = get_state(ctx, &st);
 	if (rc)
 		return rc;
-	if (st == MS_RUNNING && (rc = fusion_kill(ctx)))
-		return error_set(ctx->err, -rc, "Error stopping VM before deletion: %.400s", ctx->err);
+	if (st == MS_RUNNING && (rc = fusion_kill(ctx))) {
+		char why[ERR_MAX];
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		return error_set(ctx->err, -rc, "Error stopping VM before deletion: %.400s", why);
+	}
 	driver_say(ctx, "Deleting %s...", ctx->machine);
 	return VMRUN(ctx, NULL, "deleteVM", vmx, "nogui");
 }

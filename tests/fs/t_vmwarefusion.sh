@@ -289,6 +289,10 @@ expect_eq "restart of a stopped VM starts it" "$(calls)" "vmrun -T ws start STOR
 knobs FAKEVMWARE_FAIL=stop
 expect_errno EIO put $M/ctl kill
 expect_eq "vmrun failure" "$(cat $M/error)" "vmrun -T ws stop $S/machines/fu2/fu2.vmx hard failed: Error: injected failure of 'stop'"
+# rm of a running VM whose hard stop fails: the VM stays, vmrun's error
+# behind Docker Machine's words.
+expect_errno EIO rmdir $M
+expect_eq "rm: stop failure" "$(cat $M/error)" "Error stopping VM before deletion: vmrun -T ws stop $S/machines/fu2/fu2.vmx hard failed: Error: injected failure of 'stop'"
 knobs
 # rm of a running VM: hard stop, deleteVM.
 reset_calls
