@@ -182,8 +182,10 @@ static int generic_restart(struct driver_ctx *ctx)
 	}
 	if (driver_cancelled(ctx))
 		return error_set(ctx->err, EINTR, "restart of '%s' was cancelled", ctx->machine);
-	return error_set(ctx->err, ETIMEDOUT, "'%s' did not come back after a reboot: %s",
-			 ctx->base->ip, ctx->err);
+	char why[ERR_MAX];
+	snprintf(why, sizeof(why), "%s", ctx->err);
+	return error_set(ctx->err, ETIMEDOUT, "'%s' did not come back after a reboot: %.300s",
+			 ctx->base->ip, why);
 }
 
 static int generic_url(struct driver_ctx *ctx, char *buf, size_t len)
