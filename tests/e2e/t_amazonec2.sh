@@ -8,30 +8,21 @@
 # waits for its IP; the secret in no file of the tree nor the log; a
 # Docker Machine store with amazonec2 machines mounts.
 . "$SRCDIR/tests/fs/lib.sh"
-LAB=$SRCDIR/tests/lab/lab.sh
+. "$SRCDIR/tests/fakecloud/lib.sh"
 unset AWS_ACCESS_KEY_ID AWS_ACCESS_KEY AWS_SECRET_ACCESS_KEY AWS_SECRET_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE
 HOSTS=${LAB_EC2_HOSTS:-131-136}
 AK=AKIDMFSTESTEC2EXAMPLE
 SECRET="mfs/ec2+S3cret-$RANDOM$RANDOM/Zz"
-FAKE_PID=
-stop_fake() {
-	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
-	FAKE_PID=
-	for n in $(seq ${HOSTS%-*} ${HOSTS#*-}); do "$LAB" down "$n" >/dev/null 2>&1; done
-}
-trap 'cleanup; stop_fake' EXIT
+trap 'cleanup; fake_stop; lab_down_range "$HOSTS"' EXIT
 
 # A second key with a session token (temporary credentials: STS).
 AK2=ASIAMFSTESTEC2TEMP
 SECRET2="mfs/temp+$RANDOM$RANDOM"
 TOKEN2="FwoGZXIvYXdzEMFS//////////$RANDOM$RANDOM+token/=="
-python3 "$SRCDIR/tests/fakecloud/ec2.py" --port-file "$T/port" --hosts "$HOSTS" \
-	--access-key "$AK" --secret-key "$SECRET" --account "$AK2" "$SECRET2" "$TOKEN2" --log "$T/fake.log" &
-FAKE_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-API=http://127.0.0.1:$(cat "$T/port")
-post() { curl -sf -X POST "$API/$1" -d "$2" >/dev/null; }
-account() { curl -sf "$API/_state"; }
+fake_start ec2.py --hosts "$HOSTS" --access-key "$AK" --secret-key "$SECRET" \
+	--account "$AK2" "$SECRET2" "$TOKEN2"
+post() { fake POST "/$1" "$2" >/dev/null; }
+account() { fake GET /_state; }
 empty_account() {
 	local s
 	s=$(account | jq -c '{i: [.instances[].id], k: .key_pairs, g: .security_groups}')
@@ -39,7 +30,7 @@ empty_account() {
 }
 # The actions sent, in order, polls folded: one line each.
 actions() {
-	curl -sf "$API/_requests" | jq -r '.[] | "\(.body | capture("Action=(?<a>[A-Za-z]+)").a) \(.status)"' |
+	fake GET /_requests | jq -r '.[] | "\(.body | capture("Action=(?<a>[A-Za-z]+)").a) \(.status)"' |
 		awk '$0 != last { print } { last = $0 }'
 }
 ec2_opts() { # DIR: endpoint and credentials as options
@@ -85,14 +76,14 @@ cat > "$T/want" <<-EOF
 	CreateTags 200
 EOF
 diff "$T/want" "$T/seq" > "$T/seqdiff" && ok || { fail "request sequence"; cat "$T/seqdiff"; }
-run=$(curl -sf "$API/_requests" | jq -r '[.[] | select(.body | test("Action=RunInstances"))][0].body')
+run=$(fake GET /_requests | jq -r '[.[] | select(.body | test("Action=RunInstances"))][0].body')
 for p in "ImageId=ami-04b70fa74e45c3917" "KeyName=m1" "InstanceType=t2.micro" "MinCount=1" \
 	"Placement.AvailabilityZone=a" "NetworkInterface.1.DeviceIndex=0" "NetworkInterface.1.SubnetId=subnet-0aaa1111bbbb2222c" \
 	"BlockDeviceMapping.1.DeviceName=%2Fdev%2Fsda1" "BlockDeviceMapping.1.Ebs.VolumeSize=16" \
 	"BlockDeviceMapping.1.Ebs.VolumeType=gp2" "Version=2016-11-15"; do
 	case "&$run&" in *"&$p&"*) ok ;; *) fail "RunInstances lacks $p: $run" ;; esac
 done
-ingress=$(curl -sf "$API/_requests" | jq -r '[.[] | select(.body | test("Action=AuthorizeSecurityGroupIngress"))][0].body')
+ingress=$(fake GET /_requests | jq -r '[.[] | select(.body | test("Action=AuthorizeSecurityGroupIngress"))][0].body')
 case "$ingress" in *"IpPermissions.1.FromPort=22"*"IpPermissions.2.FromPort=2376"*) ok ;; *) fail "ingress: $ingress" ;; esac
 expect_eq "tag" "$(account | jq -r '.instances[0].tags.Name')" m1
 expect_eq "key authorized" "$(account | jq -r '.key_pairs[0]')" m1
@@ -116,7 +107,7 @@ name=$( . "$M/env" && docker info --format '{{.Name}}' 2>&1 )
 expect_eq "docker after restart" "$name" m1
 actions | grep -q "^StopInstances 200" && actions | grep -q "^StartInstances 200" &&
 	actions | grep -q "^RebootInstances 200" && ok || fail "lifecycle calls: $(actions | tr '\n' ' ')"
-curl -sf "$API/_requests" | jq -r '.[].body' | grep -q "Action=StopInstances&Force=true" && ok || fail "kill is not a forced stop"
+fake GET /_requests | jq -r '.[].body' | grep -q "Action=StopInstances&Force=true" && ok || fail "kill is not a forced stop"
 
 # RequestLimitExceeded (503) once mid-create: retried, re-signed, success
 # (m1's state refreshes may come in between). m2 signs with temporary

@@ -12,45 +12,33 @@
 #   store written by Docker Machine.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_azure.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_AZURE_HOSTS:-1-3}
 TENANT=72f988bf-86f1-41af-91ab-2d7cd011db47
 SUB=8a2f3c1e-0d4b-4f6a-9c7e-5b1d2e3f4a5b
 CID=2b7e1f0c-3a9d-4c8e-8f1b-6d5a4c3b2a19
 SECRET="Az~$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-python3 "$SRCDIR/tests/fakecloud/azure.py" --port-file "$T/port" --hosts "$HOSTS" \
-	--tenant "$TENANT" --subscription "$SUB" --client-id "$CID" --client-secret "$SECRET" \
-	--log "$T/fake.log" &
-FAKE_PID=$!
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-API=http://127.0.0.1:$(cat "$T/port")
+trap 'cleanup; fake_stop' EXIT
+fake_start azure.py --hosts "$HOSTS" --tenant "$TENANT" --subscription "$SUB" --client-id "$CID" \
+	--client-secret "$SECRET"
 
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
 # The account as "RESOURCE_GROUPS RESOURCES" counts.
 account() { fake GET /_state | jq -r '"\(.resourceGroups | length) \(.resources | length)"'; }
 # The request log as "METHOD PATH STATUS" lines, the subscription as SUB,
 # operation ids as OP.
 requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E "s#/subscriptions/$SUB/resourceGroups/docker-machine/providers/#RG/#; s#/subscriptions/$SUB/resourceGroups/docker-machine( |/resources)#RG\1#;
+	fake_requests "s#/subscriptions/$SUB/resourceGroups/docker-machine/providers/#RG/#; s#/subscriptions/$SUB/resourceGroups/docker-machine( |/resources)#RG\1#;
 			s#/subscriptions/$SUB/providers/Microsoft.[A-Za-z]+/locations/westus/(operations|operationResults)/[0-9a-f-]+#\1/OP#;
 			s#$SUB#SUB#g; s#$TENANT#TENANT#g"
 }
-# Create: put_az MACHINE [OPTION=VALUE...]
+# Create: put_az MACHINE [OPTION=VALUE...] (NOCRED=1: no client id and secret)
 put_az() {
-	local m=$MNT/$1 o
+	local m=$1 cred=()
 	shift
-	mkdir -p "$m"
-	put "$m/options/azure-subscription-id" "$SUB"
-	[ -n "${NOCRED:-}" ] || put "$m/options/azure-client-id" "$CID"
-	[ -n "${NOCRED:-}" ] || put "$m/options/azure-client-secret" "${SEC:-$SECRET}"
-	put "$m/options/azure-api-url" "$API"
-	put "$m/options/azure-auth-url" "$API"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" azure
+	[ -n "${NOCRED:-}" ] || cred=(azure-client-id="$CID" azure-client-secret="${SEC:-$SECRET}")
+	create_machine azure "$m" azure-subscription-id="$SUB" "${cred[@]}" azure-api-url="$API" \
+		azure-auth-url="$API" "$@"
 }
 
 mount_fs "$STORE" -o refresh=2
@@ -190,17 +178,7 @@ rmdir $MNT/bad2 && ok || fail "rmdir bad2"
 # ---- kill -9 while the VM boots; remount; rmdir ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null
 fake POST /_requests/reset >/dev/null
-( put_az k1 ) >/dev/null 2>&1 &
-CREATE_PID=$!
-for _ in $(seq 300); do requests | grep -q "PUT RG/Microsoft.Compute/virtualMachines/k1" && break; sleep 0.1; done
-requests | grep -q "PUT RG/Microsoft.Compute/virtualMachines/k1 201" && ok || fail "create did not reach the VM"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-umount_fs; wait "$CREATE_PID"
-expect_eq "account mid-create" "$(account)" "1 8"
-fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-mount_fs "$STORE" -o refresh=2
-rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
-expect_eq "account after kill -9 + rmdir" "$(account)" "0 0"
+kill9_mid_create k1 "PUT RG/Microsoft.Compute/virtualMachines/k1 201" "1 8" "0 0" put_az k1
 
 # ---- device-code sign-in (no client id): approved after two polls ----
 fake POST /_requests/reset >/dev/null
@@ -258,6 +236,5 @@ rmdir $MNT/az1 && ok || fail "rmdir fixture: $(cat $MNT/az1/error)"
 # Docker Machine never deletes a resource group; machinefs only its own.
 expect_eq "account after fixture rmdir" "$(account)" "1 0"
 expect_eq "fixture used the cached token" "$(requests | grep -c oauth2)" 0
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

@@ -9,35 +9,23 @@
 #   token in no file of the tree; a store written by Docker Machine.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_digitalocean.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_DO_HOSTS:-111-113}
 TOKEN="dop_v1_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-python3 "$SRCDIR/tests/fakecloud/digitalocean.py" --port-file "$T/port" --hosts "$HOSTS" \
-	--token "$TOKEN" --log "$T/fake.log" &
-FAKE_PID=$!
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-API=http://127.0.0.1:$(cat "$T/port")
+trap 'cleanup; fake_stop' EXIT
+fake_start digitalocean.py --hosts "$HOSTS" --token "$TOKEN"
 
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
 # The account as "KEYS DROPLETS" counts.
 account() { fake GET /_state | jq -r '"\(.ssh_keys | length) \(.droplets | length)"'; }
 # The request log as "METHOD PATH STATUS" lines, droplet and key ids as ID.
-requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E 's#/[0-9]+(/|$| )#/ID\1#g'
-}
+requests() { fake_requests 's#/[0-9]+(/|$| )#/ID\1#g'; }
 # Create with the token and the fake's URL: put_do MACHINE [OPTION=VALUE...]
 put_do() {
-	local m=$MNT/$1 o
+	local m=$1
 	shift
-	mkdir -p "$m"
-	put "$m/options/digitalocean-access-token" "${TOK:-$TOKEN}"
-	put "$m/options/digitalocean-api-url" "$API"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" digitalocean
+	create_machine digitalocean "$m" digitalocean-access-token="${TOK:-$TOKEN}" \
+		digitalocean-api-url="$API" "$@"
 }
 
 mount_fs "$STORE" -o refresh=2
@@ -165,30 +153,15 @@ rmdir $MNT/c1 && ok || fail "rmdir c1"
 
 # ---- kill -9 while the droplet waits for its IP; remount; rmdir ----
 fake POST /_requests/reset >/dev/null
-( put_do k1 ) >/dev/null 2>&1 &
-CREATE_PID=$!
-for _ in $(seq 200); do requests | grep -q "GET /v2/droplets/ID" && break; sleep 0.1; done
-requests | grep -q "GET /v2/droplets/ID" && ok || fail "create did not reach the IP wait"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-umount_fs; wait "$CREATE_PID"
-expect_eq "account mid-create" "$(account)" "1 1"
-fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-mount_fs "$STORE" -o refresh=2
-rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
-expect_eq "account after kill -9 + rmdir" "$(account)" "0 0"
+kill9_mid_create k1 "GET /v2/droplets/ID" "1 1" "0 0" put_do k1
 
 # ---- a store written by Docker Machine ----
 umount_fs
 cp -r "$SRCDIR/tests/fixtures/dm-store-do/." "$STORE/"
 chmod 700 "$STORE/machines/do1"; chmod 600 "$STORE/machines/do1/config.json"
 FTOK=$(jq -r .Driver.AccessToken "$STORE/machines/do1/config.json")
-stop_fake
-rm -f "$T/port"
-python3 "$SRCDIR/tests/fakecloud/digitalocean.py" --port-file "$T/port" --hosts "$HOSTS" \
-	--token "$FTOK" --log "$T/fake.log" &
-FAKE_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-API=http://127.0.0.1:$(cat "$T/port")
+fake_stop
+fake_start digitalocean.py --hosts "$HOSTS" --token "$FTOK"
 ssh-keygen -q -t ed25519 -N '' -f "$T/dmkey"
 fake POST /_seed "$(jq -nc --arg k "$(cat $T/dmkey.pub)" \
 	'{ssh_key: {id: 515151, public_key: $k, name: "do1"}, droplet: {id: 424242, name: "do1", status: "off"}}')" >/dev/null
@@ -207,6 +180,5 @@ sed -i 's/"do1"/"gone"/' "$STORE/machines/gone/config.json"
 umount_fs; DIGITALOCEAN_API_URL=$API mount_fs "$STORE" -o refresh=1
 rmdir $MNT/gone && ok || fail "rmdir of a machine whose droplet is gone: $(cat $MNT/gone/error)"
 expect_eq "account at the end" "$(account)" "0 0"
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

@@ -9,39 +9,24 @@
 #   file of the tree; a store written by Docker Machine.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_exoscale.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_EXO_HOSTS:-24-26}
 AKEY=EXO$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SECRET="exs_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-start_fake() {
-	rm -f "$T/port"
-	python3 "$SRCDIR/tests/fakecloud/exoscale.py" --port-file "$T/port" --hosts "$HOSTS" \
-		--key "$1" --secret "$2" --log "$T/fake.log" &
-	FAKE_PID=$!
-	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-	[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-	API=http://127.0.0.1:$(cat "$T/port")
-}
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
+# start_fake KEY SECRET
+start_fake() { fake_start exoscale.py --hosts "$HOSTS" --key "$1" --secret "$2"; }
+trap 'cleanup; fake_stop' EXIT
 start_fake "$AKEY" "$SECRET"
 
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
 # "INSTANCES KEYS SECURITY-GROUPS ANTI-AFFINITY-GROUPS"
 account() { fake GET /_state | jq -r '"\(.instances|length) \(.ssh_keys|length) \(.security_groups|length) \(.anti_affinity_groups|length)"'; }
-requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E 's#/[0-9a-f-]{36}#/ID#g'
-}
+requests() { fake_requests 's#/[0-9a-f-]{36}#/ID#g'; }
 put_exo() {
-	local m=$MNT/$1 o
+	local m=$1
 	shift
-	mkdir -p "$m"
-	put "$m/options/exoscale-api-key" "$AKEY"
-	put "$m/options/exoscale-api-secret-key" "${S:-$SECRET}"
-	put "$m/options/exoscale-url" "$API/v2"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" exoscale
+	create_machine exoscale "$m" exoscale-api-key="$AKEY" exoscale-api-secret-key="${S:-$SECRET}" \
+		exoscale-url="$API/v2" "$@"
 }
 
 mount_fs "$STORE" -o refresh=2
@@ -119,24 +104,14 @@ rmdir $MNT/bad2 && ok || fail "rmdir bad2"
 # ---- kill -9 while the instance waits for its IP; remount; rmdir ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null
 fake POST /_requests/reset >/dev/null
-( put_exo k1 ) >/dev/null 2>&1 &
-CREATE_PID=$!
-for _ in $(seq 200); do requests | grep -q "GET /v2/instance/ID" && break; sleep 0.1; done
-requests | grep -q "GET /v2/instance/ID" && ok || fail "create did not reach the IP wait"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-umount_fs; wait "$CREATE_PID"
-expect_eq "account mid-create" "$(account)" "1 1 1 0"
-fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-mount_fs "$STORE" -o refresh=2
-rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
-expect_eq "account after kill -9 + rmdir" "$(account)" "0 0 0 0"
+kill9_mid_create k1 "GET /v2/instance/ID" "1 1 1 0" "0 0 0 0" put_exo k1
 
 # ---- a store written by Docker Machine ----
 umount_fs
 cp -r "$SRCDIR/tests/fixtures/dm-store-exo/." "$STORE/"
 chmod 700 "$STORE/machines/ex1"; chmod 600 "$STORE/machines/ex1/config.json"
 FSEC=$(jq -r .Driver.ApiSecretKey "$STORE/machines/ex1/config.json")
-stop_fake
+fake_stop
 start_fake "$(jq -r .Driver.ApiKey "$STORE/machines/ex1/config.json")" "$FSEC"
 fake POST /_seed '{"ssh_key": {"name": "docker-machine-ex1"}, "instance": {"id": "8f2b9a52-3c1d-4a7e-9b6f-0d5e4c3b2a19", "name": "ex1", "state": "stopped"}}' >/dev/null
 EXOSCALE_ENDPOINT=$API/v2 mount_fs "$STORE" -o refresh=1
@@ -148,6 +123,5 @@ expect_eq "fixture secret masked" "$(jq -r .Driver.ApiSecretKey $MNT/ex1/config.
 grep -rqF "$FSEC" $MNT 2>/dev/null && fail "fixture secret visible in the tree" || ok
 rmdir $MNT/ex1 && ok || fail "rmdir fixture: $(cat $MNT/ex1/error)"
 expect_eq "account after fixture rmdir" "$(account)" "0 0 0 0"
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

@@ -7,16 +7,11 @@
 # after a disk was made, kill -9 while waiting for the IP, no secret in
 # the tree, a Docker-Machine-written store with an authorized_user ADC file.
 . "$SRCDIR/tests/fs/lib.sh"
-LAB=$SRCDIR/tests/lab/lab.sh
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_GCE_HOSTS:-151-153}
 PROJECT=mfs-test
 ZONE=us-central1-a
-FAKE_PID=
-stop_all() {
-	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
-	for n in $(seq ${HOSTS%-*} ${HOSTS#*-}); do "$LAB" down "$n" >/dev/null 2>&1; done
-}
-trap 'cleanup; stop_all' EXIT
+trap 'cleanup; fake_stop; lab_down_range "$HOSTS"' EXIT
 
 # A service account key file (as Google's, PKCS#8 PEM), and another key
 # the fake does not know.
@@ -24,14 +19,10 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/sa.pem" 2>
 openssl pkey -in "$T/sa.pem" -pubout -out "$T/sa.pub"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/other.pem" 2>/dev/null
 EMAIL=mfs@$PROJECT.iam.gserviceaccount.com
-python3 "$SRCDIR/tests/fakecloud/google.py" --hosts "$HOSTS" --sa-pub "$T/sa.pub" \
-	--sa-email "$EMAIL" --project "$PROJECT" --refresh "cid.apps.googleusercontent.com:csecret:1//rtoken" \
-	--port-file "$T/port" --log "$T/fake.log" 2>>"$T/fake.log" &
-FAKE_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(cat "$T/port")
-BASE=http://127.0.0.1:$PORT
-API=$BASE/compute/v1/
+fake_start google.py --hosts "$HOSTS" --sa-pub "$T/sa.pub" --sa-email "$EMAIL" --project "$PROJECT" \
+	--refresh "cid.apps.googleusercontent.com:csecret:1//rtoken" 2>>"$T/fake.log"
+BASE=$API
+GCE=$BASE/compute/v1/
 keyfile() { # keyfile OUT PEM
 	python3 - "$1" "$2" "$EMAIL" "$BASE/token" <<-'EOF'
 		import json, os, sys
@@ -45,12 +36,11 @@ keyfile() { # keyfile OUT PEM
 }
 keyfile "$T/sa.json" "$T/sa.pem"
 keyfile "$T/bad.json" "$T/other.pem"
-fake() { curl -sf -X "${2:-GET}" ${3:+-d "$3"} "$BASE/_$1"; }
-account() { fake state | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d['instances']), len(d['disks']))"; }
+account() { fake GET /_state | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d['instances']), len(d['disks']))"; }
 gopts() { # gopts MACHINE [KEYFILE]
 	mkdir "$MNT/$1"
 	put "$MNT/$1/options/google-project" "$PROJECT"
-	put "$MNT/$1/options/google-api-url" "$API"
+	put "$MNT/$1/options/google-api-url" "$GCE"
 	put "$MNT/$1/options/google-application-credentials" "${2:-$T/sa.json}"
 }
 # api_insert NAME: an instance made through the API (as another tool would),
@@ -64,9 +54,9 @@ api_insert() {
 		\"disks\":[{\"boot\":true,\"autoDelete\":true,\"type\":\"PERSISTENT\",\"mode\":\"READ_WRITE\",
 		\"initializeParams\":{\"diskName\":\"$1-disk\",\"sourceImage\":\"https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64\",\"diskSizeGb\":10}}],
 		\"networkInterfaces\":[{\"network\":\"https://www.googleapis.com/compute/v1/projects/$PROJECT/global/networks/default\",\"accessConfigs\":[{\"type\":\"ONE_TO_ONE_NAT\"}]}]}" \
-		"${API}projects/$PROJECT/zones/$ZONE/instances" >/dev/null && ok || fail "instance $1 through the API"
+		"${GCE}projects/$PROJECT/zones/$ZONE/instances" >/dev/null && ok || fail "instance $1 through the API"
 	for _ in $(seq 300); do
-		fake state | python3 -c "import json,sys; sys.exit(0 if any(i['name']=='$1' and i['status']=='RUNNING' and i['networkInterfaces'][0].get('accessConfigs', [{}])[0].get('natIP') for i in json.load(sys.stdin)['instances']) else 1)" && return
+		fake GET /_state | python3 -c "import json,sys; sys.exit(0 if any(i['name']=='$1' and i['status']=='RUNNING' and i['networkInterfaces'][0].get('accessConfigs', [{}])[0].get('natIP') for i in json.load(sys.stdin)['instances']) else 1)" && return
 		sleep 0.1
 	done
 	fail "instance $1 never ran"
@@ -88,8 +78,8 @@ expect_eq "url" "$(cat $MNT/g1/url)" "tcp://$IP1:2376"
 expect_eq "docker info name" "$(cat $T/n1)" "g1"
 expect_eq "ssh user" "$(cat $MNT/g1/ssh/user)" "docker-user"
 head -c 40 $STORE/machines/g1/id_ed25519.pub | grep -q '^ssh-ed25519 ' && ok || fail "machine key is not ed25519"
-fake state > $T/state.json
-fake requests > $T/requests.json
+fake GET /_state > $T/state.json
+fake GET /_requests > $T/requests.json
 python3 - $T/state.json $T/requests.json > $T/seq <<-'EOF'
 	import json, re, sys
 	d = json.load(open(sys.argv[1]))
@@ -139,7 +129,7 @@ assert d['SSHUser']=='docker-user' and d['SSHPort']==22
 # --- stop, start, kill, restart ---------------------------------------------
 put $MNT/g1/ctl stop && ok || fail "stop: $(cat $MNT/g1/error)"
 expect_eq "state after stop" "$(cat $MNT/g1/state)" "Stopped"
-expect_eq "fake status after stop" "$(fake state | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["status"])')" "TERMINATED"
+expect_eq "fake status after stop" "$(fake GET /_state | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["status"])')" "TERMINATED"
 put $MNT/g1/ctl start && ok || fail "start: $(cat $MNT/g1/error)"
 expect_eq "state after start" "$(cat $MNT/g1/state)" "Running"
 ( . $MNT/g1/env && docker info --format '{{.Name}}' ) > $T/n1 2>&1
@@ -152,13 +142,13 @@ expect_eq "state after restart" "$(cat $MNT/g1/state)" "Running"
 expect_eq "docker after restart" "$(cat $T/n1)" "g1"
 grep -q "http POST /compute/v1/projects/$PROJECT/zones/$ZONE/instances/g1/stop 200" $MNT/g1/log && ok ||
 	fail "log lacks the stop request"
-issued=$(fake state | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_issued"])')
+issued=$(fake GET /_state | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_issued"])')
 [ "$issued" -le 2 ] && ok || fail "the token is not cached: $issued tokens issued"
 
 # --- no secret anywhere: key file contents, tokens (g1 still there) ---------
 secrets_nowhere() {
 	sed -n 10p "$T/sa.pem" > $T/secrets
-	fake state | python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin)["issued"]]' >> $T/secrets
+	fake GET /_state | python3 -c 'import json,sys; [print(t) for t in json.load(sys.stdin)["issued"]]' >> $T/secrets
 	[ "$(wc -l < $T/secrets)" -ge 2 ] || fail "no token issued?"
 	printf '%s\n' csecret 1//rtoken >> $T/secrets # the authorized_user file's
 	while read -r s; do
@@ -172,9 +162,9 @@ secrets_nowhere g1
 expect_eq "key file option shows its path" "$(cat $MNT/g1/options/google-application-credentials)" "$T/sa.json"
 
 # --- rmdir: instance and disk gone; the shared firewall rule stays -----------
-fake requests/reset POST >/dev/null
+fake POST /_requests/reset >/dev/null
 rmdir $MNT/g1 && ok || fail "rmdir g1: $(cat $MNT/g1/error 2>&1)"
-fake requests | python3 -c '
+fake GET /_requests | python3 -c '
 import json, re, sys
 out = []
 for r in json.load(sys.stdin):
@@ -184,11 +174,11 @@ for r in json.load(sys.stdin):
 print(" ".join(out))' > $T/rmseq
 expect_eq "rm request sequence" "$(cat $T/rmseq)" "DELETE /instances/g1 GET /operations/OP GET /disks/g1-disk"
 expect_eq "account after rmdir" "$(account)" "0 0"
-expect_eq "firewall rule kept" "$(fake state | python3 -c 'import json,sys; print([f["name"] for f in json.load(sys.stdin)["firewalls"]])')" "['docker-machines']"
+expect_eq "firewall rule kept" "$(fake GET /_state | python3 -c 'import json,sys; print([f["name"] for f in json.load(sys.stdin)["firewalls"]])')" "['docker-machines']"
 
 # --- 429 and 503 once mid-create: still created ------------------------------
-fake fault POST '{"method":"GET","path":"/disks/g2-disk$","status":429}' >/dev/null
-fake fault POST '{"method":"POST","path":"/zones/[^/]+/instances$","status":503}' >/dev/null
+fake POST /_fault '{"method":"GET","path":"/disks/g2-disk$","status":429}' >/dev/null
+fake POST /_fault '{"method":"POST","path":"/zones/[^/]+/instances$","status":503}' >/dev/null
 gopts g2
 put $MNT/g2/driver google && ok || fail "create through 429/503: $(cat $MNT/g2/error)"
 grep -q "instances 503" $MNT/g2/log && grep -q "g2-disk 429" $MNT/g2/log && ok || fail "log lacks the retried answers"
@@ -207,7 +197,7 @@ expect_eq "account after bad credentials" "$(account)" "0 0"
 rmdir $MNT/g3 && ok || fail "rmdir g3"
 
 # --- a bad image after the disk was made: nothing left -----------------------
-fake config POST '{"orphan_disk_on_fail":true}' >/dev/null
+fake POST /_config '{"orphan_disk_on_fail":true}' >/dev/null
 gopts g4
 put $MNT/g4/options/google-machine-image "ubuntu-os-cloud/global/images/does-not-exist"
 expect_errno ENOENT put $MNT/g4/driver google
@@ -216,7 +206,7 @@ grep -q "http DELETE /compute/v1/projects/$PROJECT/zones/$ZONE/disks/g4-disk 200
 	fail "the orphaned disk was not deleted"
 expect_eq "account after bad image" "$(account)" "0 0"
 rmdir $MNT/g4 && ok || fail "rmdir g4"
-fake config POST '{"orphan_disk_on_fail":false}' >/dev/null
+fake POST /_config '{"orphan_disk_on_fail":false}' >/dev/null
 
 # --- google-use-existing: an instance made elsewhere gets the tag and key ----
 api_insert ex1
@@ -225,7 +215,7 @@ put $MNT/ex1/options/google-use-existing true
 put $MNT/ex1/driver google && ok || fail "use-existing create: $(cat $MNT/ex1/error)"
 ( . $MNT/ex1/env && docker info --format '{{.Name}}' ) > $T/ne 2>&1
 expect_eq "docker on the existing instance" "$(cat $T/ne)" "ex1"
-fake state | python3 -c "
+fake GET /_state | python3 -c "
 import json,sys
 i=[i for i in json.load(sys.stdin)['instances'] if i['name']=='ex1'][0]
 assert 'docker-machine' in i['tags']['items'], i['tags']
@@ -236,7 +226,7 @@ rmdir $MNT/ex1 && ok || fail "rmdir ex1"
 expect_eq "account after use-existing (rm deletes it, as Docker Machine)" "$(account)" "0 0"
 
 # --- Ctrl-C while the instance waits for its address: what was made goes ---
-fake delay_ip POST '{"seconds":20}' >/dev/null
+fake POST /_delay_ip '{"seconds":20}' >/dev/null
 gopts c1
 bash -c 'printf "google\n" > "$1"' w $MNT/c1/driver 2>/dev/null &
 w=$!
@@ -250,7 +240,7 @@ expect_eq "account after Ctrl-C" "$(account)" "0 0"
 rmdir $MNT/c1 && ok || fail "rmdir c1"
 
 # --- kill -9 of the daemon while the instance waits for its IP ----------------
-fake delay_ip POST '{"seconds":60}' >/dev/null
+fake POST /_delay_ip '{"seconds":60}' >/dev/null
 gopts g5
 put $MNT/g5/driver google 2>/dev/null &
 w=$!
@@ -260,7 +250,7 @@ expect_eq "instance made before kill -9" "$(account)" "1 1"
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 wait $w 2>/dev/null
 fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
-fake delay_ip POST '{"seconds":0}' >/dev/null
+fake POST /_delay_ip '{"seconds":0}' >/dev/null
 mount_fs
 rmdir $MNT/g5 && ok || fail "rmdir g5 after kill -9: $(cat $MNT/g5/error 2>&1)"
 expect_eq "account after kill -9 and rmdir" "$(account)" "0 0"
@@ -310,7 +300,7 @@ python3 - $T/adc/application_default_credentials.json "$BASE/token" <<-'EOF'
 	    "client_secret": "csecret", "refresh_token": "1//rtoken", "token_uri": sys.argv[2]}).encode())
 EOF
 api_insert dm1
-GOOGLE_API_URL=$API CLOUDSDK_CONFIG=$T/adc mount_fs $T/dmstore
+GOOGLE_API_URL=$GCE CLOUDSDK_CONFIG=$T/adc mount_fs $T/dmstore
 for _ in $(seq 100); do [ "$(cat $MNT/dm1/state)" = Running ] && break; sleep 0.2; done
 expect_eq "Docker Machine store: state" "$(cat $MNT/dm1/state)" "Running"
 expect_eq "Docker Machine store: driver" "$(cat $MNT/dm1/driver)" "google"

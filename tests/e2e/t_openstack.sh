@@ -11,40 +11,30 @@
 #   start/stop refused with Docker Machine's words); a Docker Machine store.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_openstack.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_OS_HOSTS:-11-13}
 PASS="pw-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 APIKEY="rk-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 PROJ_ID=0123456789abcdef0123456789abcdef
 
+# start_fake PASSWORD [USER]
 start_fake() {
-	rm -f "$T/port"
-	python3 "$SRCDIR/tests/fakecloud/openstack.py" --port-file "$T/port" --hosts "$HOSTS" \
-		--user "${2:-alice}" --password "$1" --api-key "$APIKEY" --project-id $PROJ_ID --log "$T/fake.log" &
-	FAKE_PID=$!
-	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-	[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-	API=http://127.0.0.1:$(cat "$T/port")
+	fake_start openstack.py --hosts "$HOSTS" --user "${2:-alice}" --password "$1" \
+		--api-key "$APIKEY" --project-id $PROJ_ID
 }
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
+trap 'cleanup; fake_stop' EXIT
 start_fake "$PASS"
 
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
 # The account as "KEYPAIRS SERVERS FLOATING_IPS".
 account() { fake GET /_state | jq -r '"\(.keypairs | length) \(.servers | length) \(.floating_ips | length)"'; }
 requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E "s#/$PROJ_ID/#/P/#; s#/[0-9a-f-]{36}(/|$| )#/ID\1#g; s#os-keypairs/[^ ]+#os-keypairs/NAME#; s#os-floating-ips/[0-9]+#os-floating-ips/ID#"
+	fake_requests "s#/$PROJ_ID/#/P/#; s#/[0-9a-f-]{36}(/|$| )#/ID\1#g; s#os-keypairs/[^ ]+#os-keypairs/NAME#; s#os-floating-ips/[0-9]+#os-floating-ips/ID#"
 }
 # put_os MACHINE [OPTION=VALUE...]: openstack options then the driver.
 put_os() {
-	local m=$MNT/$1 o
+	local m=$1
 	shift
-	mkdir -p "$m"
-	put "$m/options/openstack-username" alice
-	put "$m/options/openstack-password" "${PW:-$PASS}"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" openstack
+	create_machine openstack "$m" openstack-username=alice openstack-password="${PW:-$PASS}" "$@"
 }
 
 mount_fs "$STORE" -o refresh=2
@@ -167,18 +157,9 @@ rmdir $MNT/bad2 && ok || fail "rmdir bad2"
 # ---- kill -9 while the server builds; remount; rmdir ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null
 fake POST /_requests/reset >/dev/null
-( put_os k1 openstack-auth-url="$API/identity/v3" openstack-tenant-name=demo \
-	openstack-flavor-id=1 openstack-image-id=1c3c59b8-5d7e-4f5b-9d39-8e7e1b1b2400 ) >/dev/null 2>&1 &
-CREATE_PID=$!
-for _ in $(seq 200); do requests | grep -q "GET /compute/v2.1/P/servers/ID" && break; sleep 0.1; done
-requests | grep -q "GET /compute/v2.1/P/servers/ID" && ok || fail "create did not reach the wait"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-umount_fs; wait "$CREATE_PID"
-expect_eq "account mid-create" "$(account)" "1 1 0"
-fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-mount_fs "$STORE" -o refresh=2
-rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
-expect_eq "account after kill -9 + rmdir" "$(account)" "0 0 0"
+kill9_mid_create k1 "GET /compute/v2.1/P/servers/ID" "1 1 0" "0 0 0" \
+	put_os k1 openstack-auth-url="$API/identity/v3" openstack-tenant-name=demo \
+	openstack-flavor-id=1 openstack-image-id=1c3c59b8-5d7e-4f5b-9d39-8e7e1b1b2400
 
 # ---- rackspace: API key, accessIPv4, no start/stop ----
 R=$MNT/r1
@@ -205,7 +186,7 @@ expect_eq "account after rackspace" "$(account)" "0 0 0"
 
 # ---- a store written by Docker Machine ----
 umount_fs
-stop_fake
+fake_stop
 FPW=$(jq -r .Driver.Password "$SRCDIR/tests/fixtures/dm-store-os/machines/os1/config.json")
 PROJ_ID=$(jq -r .Driver.TenantId "$SRCDIR/tests/fixtures/dm-store-os/machines/os1/config.json")
 cp -r "$SRCDIR/tests/fixtures/dm-store-os/." "$STORE/"
@@ -222,6 +203,5 @@ expect_eq "fixture password masked" "$(jq -r .Driver.Password $MNT/os1/config.js
 grep -rqF "$FPW" $MNT 2>/dev/null && fail "fixture password visible in the tree" || ok
 rmdir $MNT/os1 && ok || fail "rmdir fixture: $(cat $MNT/os1/error)"
 expect_eq "account after fixture rmdir" "$(account)" "0 0 0"
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

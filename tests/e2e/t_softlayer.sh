@@ -10,40 +10,26 @@
 #   Docker Machine.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_softlayer.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_SL_HOSTS:-21-23}
 SLUSER=sluser
 KEY="slk_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
+# start_fake USER API-KEY
 start_fake() {
-	rm -f "$T/port"
-	python3 "$SRCDIR/tests/fakecloud/softlayer.py" --port-file "$T/port" --hosts "$HOSTS" \
-		--user "$1" --api-key "$2" --log "$T/fake.log" &
-	FAKE_PID=$!
-	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-	[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-	API=http://127.0.0.1:$(cat "$T/port")
+	fake_start softlayer.py --hosts "$HOSTS" --user "$1" --api-key "$2"
 	EP=$API/rest/v3
 }
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
+trap 'cleanup; fake_stop' EXIT
 start_fake "$SLUSER" "$KEY"
 
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
 account() { fake GET /_state | jq -r '"\(.ssh_keys | length) \(.guests | length)"'; }
-requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E 's#/rest/v3/##; s#/[0-9]+(/|$| )#/ID\1#g'
-}
+requests() { fake_requests 's#/rest/v3/##; s#/[0-9]+(/|$| )#/ID\1#g'; }
 put_sl() {
-	local m=$MNT/$1 o
+	local m=$1
 	shift
-	mkdir -p "$m"
-	put "$m/options/softlayer-user" "${U:-$SLUSER}"
-	put "$m/options/softlayer-api-key" "${K:-$KEY}"
-	put "$m/options/softlayer-api-endpoint" "$EP"
-	put "$m/options/softlayer-domain" example.com
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" softlayer
+	create_machine softlayer "$m" softlayer-user="${U:-$SLUSER}" softlayer-api-key="${K:-$KEY}" \
+		softlayer-api-endpoint="$EP" softlayer-domain=example.com "$@"
 }
 
 mount_fs "$STORE" -o refresh=2
@@ -134,24 +120,14 @@ rmdir $MNT/bad2 && ok || fail "rmdir bad2"
 # ---- kill -9 while the guest waits for its IP; remount; rmdir ----
 fake POST /_delay_ip '{"seconds": 30}' >/dev/null
 fake POST /_requests/reset >/dev/null
-( put_sl k1 ) >/dev/null 2>&1 &
-CREATE_PID=$!
-for _ in $(seq 200); do requests | grep -q "getPrimaryIpAddress" && break; sleep 0.1; done
-requests | grep -q "getPrimaryIpAddress" && ok || fail "create did not reach the IP wait"
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-umount_fs; wait "$CREATE_PID"
-expect_eq "account mid-create" "$(account)" "1 1"
-fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-mount_fs "$STORE" -o refresh=2
-rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
-expect_eq "account after kill -9 + rmdir" "$(account)" "0 0"
+kill9_mid_create k1 getPrimaryIpAddress "1 1" "0 0" put_sl k1
 
 # ---- a store written by Docker Machine ----
 umount_fs
 cp -r "$SRCDIR/tests/fixtures/dm-store-sl/." "$STORE/"
 chmod 700 "$STORE/machines/sl1"; chmod 600 "$STORE/machines/sl1/config.json"
 FKEY=$(jq -r .Driver.Client.ApiKey "$STORE/machines/sl1/config.json")
-stop_fake
+fake_stop
 start_fake "$(jq -r .Driver.Client.User "$STORE/machines/sl1/config.json")" "$FKEY"
 fake POST /_seed '{"ssh_key": {"id": 616161, "key": "ssh-rsa AAAA sl1"}, "guest": {"id": 737373, "hostname": "sl1", "power": "Halted"}}' >/dev/null
 SOFTLAYER_API_ENDPOINT=$EP mount_fs "$STORE" -o refresh=1
@@ -168,6 +144,5 @@ cp -r "$SRCDIR/tests/fixtures/dm-store-sl/machines/sl1" "$STORE/machines/gone"
 sed -i 's/"sl1"/"gone"/' "$STORE/machines/gone/config.json"
 umount_fs; SOFTLAYER_API_ENDPOINT=$EP mount_fs "$STORE" -o refresh=1
 rmdir $MNT/gone && ok || fail "rmdir of a machine whose guest is gone: $(cat $MNT/gone/error)"
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

@@ -8,33 +8,22 @@
 #   remount, rmdir; the password in no file of the tree, nor the log.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_vcloudair.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 PW="vcd-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-python3 "$SRCDIR/tests/fakecloud/vcloud.py" --port-file "$T/port" --hosts 41-43 \
-	--user alice --password "$PW" --org acme --vdc vdc1 --log "$T/fake.log" &
-FAKE_PID=$!
-stop_fake() { kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; }
-trap 'cleanup; stop_fake' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { echo "the fake did not start"; cat "$T/fake.log"; exit 1; }
-API=http://127.0.0.1:$(cat "$T/port")
-fake() { curl -sf -X "$1" "$API$2" ${3:+-d "$3"}; }
+trap 'cleanup; fake_stop' EXIT
+fake_start vcloud.py --hosts 41-43 --user alice --password "$PW" --org acme --vdc vdc1
 org() { fake GET /_state | jq -r '"\(.vapps | length) \(.nat_rules | length) \(.firewall_rules | length)"'; }
 requests() {
-	fake GET /_requests | jq -r '.[] | "\(.method) \(.path) \(.status)"' |
-		sed -E -e 's#/(vapp|vm)-[0-9a-f-]+#/\1-ID#g' -e 's#/(org|vdc|task|catalog|catalogItem|edgeGateway)/[0-9a-f-]+#/\1/ID#g'
+	fake_requests -e 's#/(vapp|vm)-[0-9a-f-]+#/\1-ID#g' \
+		-e 's#/(org|vdc|task|catalog|catalogItem|edgeGateway)/[0-9a-f-]+#/\1/ID#g'
 }
 put_vca() { # MACHINE PUBLICIP [OPTION=VALUE...]
-	local m=$MNT/$1 ip=$2 o
+	local m=$1 ip=$2
 	shift 2
-	mkdir -p "$m"
-	put "$m/options/vmwarevcloudair-username" alice
-	put "$m/options/vmwarevcloudair-password" "${PASS:-$PW}"
-	put "$m/options/vmwarevcloudair-computeid" acme
-	put "$m/options/vmwarevcloudair-vdcid" vdc1
-	put "$m/options/vmwarevcloudair-publicip" "$ip"
-	put "$m/options/vmwarevcloudair-api-url" "$API/api"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" vmwarevcloudair
+	create_machine vmwarevcloudair "$m" vmwarevcloudair-username=alice \
+		vmwarevcloudair-password="${PASS:-$PW}" vmwarevcloudair-computeid=acme \
+		vmwarevcloudair-vdcid=vdc1 vmwarevcloudair-publicip="$ip" \
+		vmwarevcloudair-api-url="$API/api" "$@"
 }
 mount_fs "$STORE" -o refresh=2
 grep -q "closed in 2017" $MNT/.drivers/vmwarevcloudair/options && ok || fail "api-url help says the service closed"
@@ -125,6 +114,5 @@ mount_fs "$STORE" -o refresh=2
 rmdir $MNT/k1 && ok || fail "rmdir after kill -9: $(cat $MNT/k1/error)"
 expect_eq "org after kill -9 + rmdir" "$(org)" "0 0 0"
 fake POST /_delay_ip '{"seconds": 0}' >/dev/null
-for _ in $(seq 100); do [ "$(fake GET /_hosts | jq -c .)" = "[]" ] && break; sleep 0.3; done
-expect_eq "lab hosts left" "$(fake GET /_hosts | jq -c .)" "[]"
+expect_no_hosts_left
 finish

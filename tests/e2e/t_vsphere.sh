@@ -12,6 +12,7 @@
 #   written by Docker Machine.
 # By hand: flock /tmp/mfs-e2e.lock bash tests/e2e/t_vsphere.sh
 . "$SRCDIR/tests/fs/lib.sh"
+. "$SRCDIR/tests/fakecloud/lib.sh"
 HOSTS=${LAB_VSPHERE_HOSTS:-31-33}
 PASS="vs-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 head -c 300000 /dev/urandom >"$T/test.iso"
@@ -20,12 +21,7 @@ export VCSIM_STATE=$T/guests VCSIM_LAB_HOSTS=$HOSTS
 SIM_PID=$("$SRCDIR/tests/vcsim/start.sh" "$T" -password "$PASS" -vm-names taken,dm1 \
 	-guest-cmd "$SRCDIR/tests/vcsim/guest.sh" -no-ip-file "$T/no-ip") ||
 	{ echo "the simulator did not start"; cat "$T/vcsim.log"; exit 1; }
-stop_sim() {
-	kill "$SIM_PID" 2>/dev/null
-	local n
-	for n in $(seq "${HOSTS%-*}" "${HOSTS#*-}"); do "$SRCDIR/tests/lab/lab.sh" down "$n" >/dev/null 2>&1; done
-}
-trap 'cleanup; stop_sim' EXIT
+trap 'cleanup; kill "$SIM_PID" 2>/dev/null; lab_down_range "$HOSTS"' EXIT
 PORT=$(cat "$T/port")
 THUMB=$(cat "$T/thumb")
 
@@ -38,16 +34,11 @@ VMS0=$(vms)
 calls() { grep -o 'vsphere [A-Za-z_]*\|http PUT /folder[^ ]*' "$1" | sed 's/^vsphere //' | uniq; }
 # put_vs MACHINE [OPTION=VALUE...]
 put_vs() {
-	local m=$MNT/$1 o
+	local m=$1
 	shift
-	mkdir -p "$m"
-	put "$m/options/vmwarevsphere-vcenter" 127.0.0.1
-	put "$m/options/vmwarevsphere-vcenter-port" "$PORT"
-	put "$m/options/vmwarevsphere-username" user
-	put "$m/options/vmwarevsphere-password" "${PW:-$PASS}"
-	put "$m/options/vmwarevsphere-boot2docker-url" "$T/test.iso"
-	for o in "$@"; do put "$m/options/${o%%=*}" "${o#*=}"; done
-	put "$m/driver" vmwarevsphere
+	create_machine vmwarevsphere "$m" vmwarevsphere-vcenter=127.0.0.1 vmwarevsphere-vcenter-port="$PORT" \
+		vmwarevsphere-username=user vmwarevsphere-password="${PW:-$PASS}" \
+		vmwarevsphere-boot2docker-url="$T/test.iso" "$@"
 }
 
 # The simulator's CA for this mount (a vCenter with a company CA).
