@@ -305,8 +305,14 @@ int main(int argc, char *argv[])
 	}
 	if (o.n_nonopt == 2 && !o.store)
 		o.store = strdup(o.nonopt[0]);
-	if (o.n_nonopt)
-		fuse_opt_add_arg(&args, o.nonopt[o.n_nonopt - 1]);
+	if (o.n_nonopt) {
+		/* Absolute: the daemon works from "/" (fence_mount) before
+		 * libfuse mounts it, so "mnt" would be "/mnt". */
+		const char *mp = o.nonopt[o.n_nonopt - 1];
+		char *abs = mp[0] != '/' ? realpath(mp, NULL) : NULL;
+		fuse_opt_add_arg(&args, abs ? abs : mp);
+		free(abs);
+	}
 	char root[4096];
 	if (o.store)
 		snprintf(root, sizeof(root), "%s", o.store);
