@@ -74,6 +74,9 @@ same_as_dm() {
 @test "dm: env and config when the engine refuses (the blank line after the hint)" {
 	same_as_dm env-refused env n1
 	same_as_dm config-refused config n1
+	# config takes the first name and ignores the rest (no "Expected one")
+	same_as_dm config-extra config a b
+	same_as_dm config-extra2 config n1 a
 }
 
 @test "dm: ls with a record that cannot be loaded (its own row, never filtered, not in -q)" {
