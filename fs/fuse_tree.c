@@ -314,7 +314,15 @@ static void list_content(struct strbuf *sb)
  * the same name is the same kernel inode, whose old readers still count.
  * Left: a page-cache read of a polled fd that poll(2) had not reported
  * readable, and mmap(2) of state, may see a value cut to another's size
- * (as the kernel's page cache allows for any file resized under a reader). */
+ * (as the kernel's page cache allows for any file resized under a reader).
+ * A page-cache fd kept open reads the value of its open again (from
+ * offset 0 too) until the switch, which waits for it to close (as a file
+ * replaced by rename; new opens read the new state at once), and poll(2)
+ * says readable only after the switch, so while another page-cache fd
+ * of the same state stays open a poller waits for it. Switching earlier
+ * is not sound: a reader reads to EOF in several read(2)s, and a switch
+ * between them hands it the tail of a longer value (a trial that forced
+ * switches after 50 ms made t_cache_race read "None\n\n"). */
 struct told {
 	char *name;
 	struct told *next;

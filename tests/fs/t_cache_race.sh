@@ -2,8 +2,9 @@
 # No torn read: readers open, read to EOF and close a machine's state (and an
 # option, whose pages the kernel keeps) while a writer changes them as
 # fast as it can; every read must be one whole value the file had, never
-# one cut to an older size nor padded past a newer one. Bounded rounds; no
-# timing bounds.
+# one cut to an older size nor padded past a newer one. A poller keeps
+# state open and reads it again each time poll(2) says it changed, with
+# the same rule. Bounded rounds; no timing bounds.
 . "$(dirname "$0")/lib.sh"
 mount_fs "$STORE" -o refresh=-1
 cat > $T/race.py <<'PY'
@@ -12,7 +13,7 @@ mnt, rounds = sys.argv[1], int(sys.argv[2])
 states = {b"%s\n" % s.encode() for s in
           ("None", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout")}
 labels = [b"a=1\n", b"b" * 60 + b"=2\nc=3\n"]
-bad, reads, stop = [], [0, 0], []
+bad, reads, stop = [], [0, 0, 0], []
 
 def whole(path):
     try:
@@ -41,6 +42,34 @@ def state_reader():
         if d not in states:
             bad.append(("state", d))
 
+def poll_reader():
+    import select
+    while not stop and len(bad) < 5:
+        try:
+            fd = os.open(f"{mnt}/r/state", os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            while not stop and len(bad) < 5:
+                os.lseek(fd, 0, 0)
+                data = b""
+                while True:
+                    b = os.read(fd, 131072)
+                    if not b:
+                        break
+                    data += b
+                reads[2] += 1
+                if data not in states:
+                    bad.append(("polled state", data))
+                while not stop and not p.poll(200):
+                    pass  # read again only once poll says it changed
+        except FileNotFoundError:
+            pass  # removed: open the next one
+        finally:
+            os.close(fd)
+
 def option_reader():
     while not stop and len(bad) < 5:
         d = whole(f"{mnt}/c/options/engine-label")
@@ -60,7 +89,8 @@ def put(path, text):
 os.mkdir(f"{mnt}/c")
 put(f"{mnt}/c/options/engine-label", labels[0].decode())
 ts = [threading.Thread(target=state_reader) for _ in range(3)] + \
-     [threading.Thread(target=option_reader) for _ in range(2)]
+     [threading.Thread(target=option_reader) for _ in range(2)] + \
+     [threading.Thread(target=poll_reader)]
 for t in ts:
     t.start()
 try:
