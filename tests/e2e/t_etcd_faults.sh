@@ -73,6 +73,7 @@ expect_eq "f1's url on b, etcd down" "$(cat $B/f1/url)" "tcp://127.0.0.1:2376"
 ls $A | grep -qx f2 && ok || fail "ls of a with etcd down: $(ls $A)"
 wait $cp && fail "create of f2 succeeded with etcd down" || ok
 expect_eq "f2's error is one line" "$(wc -l <$A/f2/error)" 1
+echo "f2's error with etcd down: $(cat $A/f2/error)"
 grep -q . $A/f2/error && ok || fail "f2 has no error"
 for i in 1 2 3; do member_start $i; done
 until_true cluster_healthy && ok || fail "the cluster did not come back"
