@@ -24,6 +24,7 @@
 #include "drivers/driver.h"
 #include "drivers/qemu_util.h"
 #include "drivers/qmp.h"
+#include "drivers/wait.h"
 #include "lib/fileutil.h"
 #include "lib/json.h"
 #include "provision/provision.h"
@@ -164,12 +165,12 @@ static int wait_ssh(struct driver_ctx *ctx)
 		.cancel = ctx->cancel,
 	};
 	driver_log(ctx, "Waiting for SSH on 127.0.0.1:%d...", t.port);
-	long long t0 = qemu_now_ms(), deadline = t0 + SSH_WAIT_S * 1000LL;
+	long long t0 = qemu_now_ms();
 	char e[ERR_MAX] = "";
-	while (qemu_now_ms() < deadline) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, SSH_WAIT_S, 250); driver_wait_next(&w);) {
 		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "'%s': cancelled while waiting for SSH",
-					 ctx->machine);
+			break;
 		if (!qemu_vm_alive(ctx->dir))
 			return error_set(ctx->err, EIO, "qemu for '%s' exited while booting: %s",
 					 ctx->machine, qemu_vm_last_words(ctx->dir));
@@ -186,8 +187,9 @@ static int wait_ssh(struct driver_ctx *ctx)
 		}
 		if (rc == -EKEYREJECTED || rc == -EACCES || rc == -ENOENT)
 			return error_set(ctx->err, -rc, "%s", e);
-		usleep(250 * 1000);
 	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "'%s': cancelled while waiting for SSH", ctx->machine);
 	return error_set(ctx->err, ETIMEDOUT, "no SSH on '%s' within %d s: %s (see %s/serial.log)",
 			 ctx->machine, SSH_WAIT_S, e, ctx->dir);
 }
@@ -204,19 +206,20 @@ static int wait_engine(struct driver_ctx *ctx)
 	if (!path_exists(server) || !path_exists(cert))
 		return 0; /* never provisioned: nothing to wait for */
 	driver_log(ctx, "Waiting for the Docker engine on 127.0.0.1:%d...", p->engine_port);
-	long long t0 = qemu_now_ms(), deadline = t0 + ENGINE_WAIT_S * 1000LL;
 	char e[ERR_MAX] = "", version[64];
-	while (qemu_now_ms() < deadline) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, ENGINE_WAIT_S, 500); driver_wait_next(&w);) {
 		if (driver_cancelled(ctx))
-			return error_set(ctx->err, EINTR, "'%s': cancelled while waiting for the engine",
-					 ctx->machine);
+			break;
 		if (!engine_check_tls("127.0.0.1", p->engine_port, ca, cert, key, 3000, version,
 				      sizeof(version), e)) {
 			driver_log(ctx, "Docker %s is up", version);
 			return 0;
 		}
-		usleep(500 * 1000);
 	}
+	if (!w.timed_out)
+		return error_set(ctx->err, EINTR, "'%s': cancelled while waiting for the engine",
+				 ctx->machine);
 	return error_set(ctx->err, ETIMEDOUT,
 			 "the docker engine of '%s' did not answer within %d s: %s", ctx->machine,
 			 ENGINE_WAIT_S, e);
@@ -296,15 +299,11 @@ static int qemu_start(struct driver_ctx *ctx)
 /* Wait up to secs for QEMU to exit. 1: gone. */
 static int wait_gone(struct driver_ctx *ctx, int secs)
 {
-	long long deadline = qemu_now_ms() + secs * 1000LL;
-	while (qemu_now_ms() < deadline) {
+	struct driver_wait w;
+	for (driver_wait_start(&w, ctx, secs, 200); driver_wait_next(&w);)
 		if (!qemu_vm_alive(ctx->dir))
 			return 1;
-		if (driver_cancelled(ctx))
-			return 0;
-		usleep(200 * 1000);
-	}
-	return !qemu_vm_alive(ctx->dir);
+	return w.timed_out && !qemu_vm_alive(ctx->dir);
 }
 
 static int qemu_stop(struct driver_ctx *ctx)
