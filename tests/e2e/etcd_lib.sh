@@ -1,5 +1,5 @@
-# Sourced by the etcd store's e2e cases (t_etcd_import.sh,
-# t_etcd_faults.sh) after tests/fs/lib.sh: etcd_cluster.sh's 3 members,
+# Sourced by the etcd store's e2e cases (t_etcd, t_etcd_secure, t_etcd_import,
+# t_etcd_faults) after tests/fs/lib.sh: etcd_cluster.sh's 3 members,
 # each killed and started again at will, daemons on mount points under $T.
 command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
 

@@ -8,53 +8,18 @@
 # when its lease expires and the others show the command interrupted;
 # etcd unreachable at mount is a clear error.
 . "$SRCDIR/tests/fs/lib.sh"
-command -v etcd >/dev/null && command -v etcdctl >/dev/null || { echo "etcd not installed"; exit 1; }
-export ETCDCTL_API=3
-
-. "$SRCDIR/tests/e2e/etcd_cluster.sh"
-
-PIDS=() MNTS=()
-stop_all() {
-	for i in "${!MNTS[@]}"; do
-		fusermount3 -u "${MNTS[$i]}" 2>/dev/null || umount -l "${MNTS[$i]}" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	etcd_stop_cluster
-	PIDS=() MNTS=()
-}
+. "$SRCDIR/tests/e2e/etcd_lib.sh"
 trap 'stop_all; cleanup' EXIT
 
 # The cluster: three members on 127.0.0.1.
-etcd_start_cluster http || exit 1
+cluster_start
 ok
 SPEC="etcd://$EPS/team-$$"
 
-# mount_at NAME [ENV...]: a daemon on $T/NAME, working copy $T/NAME.cache.
-mount_at() {
-	local name=$1; shift
-	mkdir -p "$T/$name"
-	env "$@" "$MACHINEFS" -f -o "store=$SPEC,cache=$T/$name.cache,refresh=100000" "$T/$name" \
-		2>>"$T/$name.log" &
-	PIDS+=($!)
-	MNTS+=("$T/$name")
-	for _ in $(seq 200); do
-		mountpoint -q "$T/$name" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$T/$name.log"; echo "mount of $name failed"; exit 1
-}
-
-# until_true CMD...: wait (at most 30 s) for CMD to succeed.
-until_true() {
-	for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-
 A=$T/a B=$T/b
-mount_at a
-mount_at b
-mount_at c MACHINEFS_FAULTS=create=sleep:8
+mount_at a "$SPEC"
+mount_at b "$SPEC"
+mount_at c "$SPEC" MACHINEFS_FAULTS=create=sleep:8
 CM=$T/c
 
 # Made on A: on B with the same files.

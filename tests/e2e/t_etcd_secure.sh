@@ -20,15 +20,9 @@ export ETCDCTL_API=3
 
 step() { echo "$(date +%T) $*"; }
 
-PIDS=() MNTS=()
-stop_all() {
-	for i in "${!MNTS[@]}"; do
-		fusermount3 -u "${MNTS[$i]}" 2>/dev/null || umount -l "${MNTS[$i]}" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	etcd_stop_cluster
-	PIDS=() MNTS=()
-}
+# etcd's health asked with our client certificate.
+etcd_ctl() { etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem" "$@"; }
+. "$SRCDIR/tests/e2e/etcd_lib.sh"
 DOCKERD=
 trap '[ -n "$DOCKERD" ] && kill "$DOCKERD" 2>/dev/null; stop_all; cleanup' EXIT
 
@@ -55,8 +49,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X
 
 step cluster
 # The cluster: three members, https for clients, plain peers on loopback.
-etcd_ctl() { etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem" "$@"; }
-. "$SRCDIR/tests/e2e/etcd_cluster.sh"
 etcd_start_cluster https --cert-file "$X/server.pem" --key-file "$X/server-key.pem" \
 	--trusted-ca-file "$X/ca.pem" --client-cert-auth --auth-token simple --auth-token-ttl 2 || exit 1
 CTL=(etcdctl --endpoints "$EPS" --cacert "$X/ca.pem" --cert "$X/client.pem" --key "$X/client-key.pem")
@@ -96,37 +88,20 @@ refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey
 	"machinefs: the secrets key file '$T/badkey' is readable by others (mode 0640): chmod 600 it"
 chmod 600 "$T/badkey"
 
-# mount_at NAME OPTS [ENV...]: a daemon on $T/NAME, working copy $T/NAME.cache.
-mount_at() {
-	local name=$1 opts=$2; shift 2
-	mkdir -p "$T/$name"
-	env "$@" "$MACHINEFS" -f -o "store=$SPEC,cache=$T/$name.cache,refresh=100000,$opts" "$T/$name" \
-		2>>"$T/$name.log" &
-	PIDS+=($!)
-	MNTS+=("$T/$name")
-	for _ in $(seq 200); do
-		mountpoint -q "$T/$name" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$T/$name.log"; echo "mount of $name failed"; exit 1
-}
-until_true() {
-	for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
+# mount_opts NAME OPTS [ENV...]: etcd_lib.sh's mount_at on $SPEC with OPTS.
+mount_opts() { local name=$1 opts=$2; shift 2; mount_at "$name" "$SPEC,$opts" "$@"; }
 
 step mount a
 A=$T/a B=$T/b N=$T/n
 # The store starts without a key (its CA and m0's key in clear); the first
 # mount with a key seals them.
 step plain mount
-mount_at p "$TLS,etcd-user=root,etcd-password-file=$T/pw"
+mount_opts p "$TLS,etcd-user=root,etcd-password-file=$T/pw"
 mkdir $T/p/m0 && put $T/p/m0/options/url tcp://127.0.0.1:2376 && put $T/p/m0/driver none && ok ||
 	fail "create m0 without a key: $(cat $T/p/m0/error)"
 "${CTL[@]}" get --prefix "/team-$$/" | grep -q "PRIVATE KEY" && ok || fail "no key in clear before the secrets key"
 fusermount3 -u $T/p && wait "${PIDS[0]}" && ok || fail "unmount p"
-mount_at a "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/key"
+mount_opts a "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/key"
 grep -q "secret values in etcd sealed with the new secrets key" $T/a.log && ok || fail "a sealed nothing: $(cat $T/a.log)"
 TOKEN="dop_v1_$(openssl rand -hex 16)"
 mkdir $A/m1 && ok || fail "mkdir on a"
@@ -177,7 +152,7 @@ done
 step mount b
 # A second mount with the key (its password from the environment): the
 # machine works there, its certificates decrypt.
-mount_at b "$TLS,etcd-user=root,etcd-secrets-key=$T/key" MACHINEFS_ETCD_PASSWORD="$PW"
+mount_opts b "$TLS,etcd-user=root,etcd-secrets-key=$T/key" MACHINEFS_ETCD_PASSWORD="$PW"
 expect_eq "m1 on b" "$(cat $B/m1/state)" Running
 grep -qF "\"digitalocean-access-token\": \"$TOKEN\"" $T/b.cache/machines/d0/machinefs.json &&
 	ok || fail "the secret option is not open in b's working copy"
@@ -228,7 +203,7 @@ refused "$TLS,etcd-user=root,etcd-password-file=$T/pw,etcd-secrets-key=$T/badkey
 
 step mount n
 # Without the key: the machines and their public files, nothing secret, no change.
-mount_at n "$TLS,etcd-user=root,etcd-password-file=$T/pw"
+mount_opts n "$TLS,etcd-user=root,etcd-password-file=$T/pw"
 expect_eq "machines without the key" "$(ls $N | tr '\n' ' ')" "d0 m0 m1 m2 web "
 expect_eq "state without the key" "$(cat $N/m1/state)" Running
 expect_eq "ca.pem without the key" "$(cat $N/m1/certs/ca.pem)" "$(cat $A/m1/certs/ca.pem)"
