@@ -9,12 +9,15 @@
 #   create_machine digitalocean d1 digitalocean-access-token="$TOKEN" ...
 
 # fake_start SCRIPT ARG...: tests/fakecloud/SCRIPT with ARG..., listening
-# on 127.0.0.1 at an ephemeral port, its log in $T/fake.log. Sets FAKE_PID
+# on 127.0.0.1 at an ephemeral port, its log in $T/fake.log, the lab hosts
+# of its --hosts N-M down before it starts. Sets FAKE_PID
 # and API (http://127.0.0.1:PORT); ends the case when it does not start
 # (bounded: 30 s, or as soon as it exits).
 fake_start() {
-	local script=$1
+	local script=$1 a prev=
 	shift
+	# Its hosts down first: a run that died may have left one up.
+	for a in "$@"; do [ "$prev" = --hosts ] && lab_down_range "$a"; prev=$a; done
 	rm -f "$T/port"
 	python3 "$SRCDIR/tests/fakecloud/$script" --port-file "$T/port" --log "$T/fake.log" "$@" &
 	FAKE_PID=$!
